@@ -1,0 +1,45 @@
+# Everything a person types. `make run` to run it, `make test` to test it.
+SHELL := /bin/bash
+PYTHON := .venv/bin/python
+UV ?= uv
+
+.PHONY: help install up down run status test lint fmt typecheck unit integration bench chaos demo
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+install: ## install the locked dependencies into .venv
+	$(UV) sync --frozen
+
+up: install ## start Kafka, Postgres, topics, migrations and the three services in the background
+	$(PYTHON) -m deploy.local.services up
+
+down: ## stop the services and the local Kafka and Postgres
+	$(PYTHON) -m deploy.local.services down
+
+run: install ## the same as `up`, in the foreground: Ctrl-C stops everything
+	$(PYTHON) -m deploy.local.services run
+
+status: ## what runs locally
+	$(PYTHON) -m deploy.local.infra status
+
+lint: ## ruff, formatting and the import contracts
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+	.venv/bin/lint-imports
+
+typecheck: ## mypy --strict
+	$(PYTHON) -m mypy shared services deploy tests
+
+fmt: ## format and fix what ruff can
+	$(PYTHON) -m ruff format .
+	$(PYTHON) -m ruff check --fix .
+
+unit: ## the domain's rules, no I/O
+	$(PYTHON) -m pytest tests/unit -q
+
+integration: ## real Kafka and Postgres (env, testcontainers, or started locally)
+	$(PYTHON) -m pytest tests -q -m "not unit" --ignore=tests/unit
+
+test: install lint typecheck ## lint, type checks, unit, integration and end-to-end tests
+	$(PYTHON) -m pytest tests -q -p no:cacheprovider

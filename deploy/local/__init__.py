@@ -1,0 +1,1 @@
+"""Local infrastructure (Kafka and PostgreSQL without Docker): see deploy/local/infra.py."""

@@ -1,0 +1,1 @@
+"""What every service shares: the one way they talk to Kafka and Postgres."""

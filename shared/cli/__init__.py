@@ -1,0 +1,1 @@
+"""`programme`: the operator's command line (topics, database, commands, tails, dead letters)."""

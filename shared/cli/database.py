@@ -1,0 +1,57 @@
+"""Bootstrapping each service's role and schema, and applying its migrations."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import asyncpg
+
+from shared import migrate
+from shared.db import connect
+from shared.topics import SERVICES
+
+
+def service_dsn(service: str) -> str:
+    """The service's DSN as the service itself reads it (``<SERVICE>_DATABASE_DSN``), local default otherwise."""
+    default = f"postgresql://{service}:{service}@127.0.0.1:55432/programme"
+    return os.environ.get(f"{service.upper()}_DATABASE_DSN", default)
+
+
+def migrations_folder(service: str) -> Path:
+    """The service package's migrations, found without importing the service's code."""
+    spec = importlib.util.find_spec(service)
+    if spec is None or not spec.submodule_search_locations:
+        msg = f"the {service} service package is not installed"
+        raise LookupError(msg)
+    return Path(next(iter(spec.submodule_search_locations))) / "migrations"
+
+
+async def bootstrap_all(admin_dsn: str, services: tuple[str, ...] = SERVICES) -> None:
+    """As an administrator: each service's role, with the password of its DSN, and its own schema."""
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        for service in services:
+            password = urlsplit(service_dsn(service)).password or ""
+            await migrate.bootstrap(admin, service=service, password=password)
+    finally:
+        await admin.close()
+
+
+async def migrate_all(services: tuple[str, ...] = SERVICES) -> dict[str, int]:
+    """As each service's own role: its migrations; returns how many were applied per service."""
+    applied = {}
+    for service in services:
+        conn = await connect(service_dsn(service), schema=service, service=f"{service}-migrate")
+        try:
+            done = await migrate.migrate(
+                conn,
+                schema=service,
+                components=[("messaging", migrate.MESSAGING_MIGRATIONS), (service, migrations_folder(service))],
+            )
+        finally:
+            await conn.close()
+        applied[service] = len(done)
+    return applied

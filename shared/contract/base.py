@@ -1,0 +1,99 @@
+"""Base models of the contract: commands, events, refusals and notification requests."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any, ClassVar, Literal
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
+
+NOK = Annotated[StrictInt, Field(description="whole Norwegian kroner")]
+
+
+def _require_offset(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        msg = "a time must carry an offset (RFC 3339)"
+        raise ValueError(msg)
+    return value
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_require_offset)]
+Date = date
+
+ORGANISATION_NUMBER_PATTERN = re.compile(r"^\d{9}$")
+_MOD11_WEIGHTS = (3, 2, 7, 6, 5, 4, 3, 2)
+
+
+def organisation_number_is_valid(number: str) -> bool:
+    """Norway's 9-digit organisation number: the last digit is a mod-11 check over weights 3 2 7 6 5 4 3 2."""
+    if not ORGANISATION_NUMBER_PATTERN.fullmatch(number):
+        return False
+    remainder = sum(int(digit) * weight for digit, weight in zip(number[:8], _MOD11_WEIGHTS, strict=True)) % 11
+    check = 0 if remainder == 0 else 11 - remainder
+    return check != 10 and check == int(number[8])  # noqa: PLR2004 - 10 means no valid check digit exists
+
+
+class Message(BaseModel):
+    """A message on the wire. ``ce_type`` is the CloudEvents type it travels as."""
+
+    ce_type: ClassVar[str]
+
+
+class Command(Message):
+    """What another system asks of a service. Strict: a command with unknown fields is refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=20_000)
+
+
+class Event(Message):
+    """A fact a service publishes. Producers write all fields; consumers read with `TolerantEvent`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TolerantEvent(Message):
+    """A consumer's reading of another service's event: unknown fields ignored, so additive changes never break it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Reason(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    field: str | None = None
+    message: str
+
+
+class CommandRejected(Event):
+    """The one answer to a command that a rule refused or that could not be read; ce_type set per service."""
+
+    command_id: str
+    command_type: str
+    subject: str
+    reasons: list[Reason]
+
+
+class Recipient(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    email: str | None = None
+    role: str | None = Field(default=None, description="case-handlers | programme-office | cluster:<id>")
+
+
+class NotificationRequested(Event):
+    ce_type: ClassVar[str] = "programme.NotificationRequested.v1"
+
+    notification_id: UUID
+    audience: Literal["staff", "applicant", "participant"]
+    recipient: Recipient
+    template: str
+    locale: Literal["nb"] = "nb"
+    params: dict[str, Any]
+    about: str
+
+    def key(self) -> str:
+        """The record key: the recipient's e-mail, else their role."""
+        return self.recipient.email or self.recipient.role or self.about

@@ -1,0 +1,139 @@
+"""Recording outgoing messages in the transaction that causes them: the write side of the outbox."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from shared.contract.base import CommandRejected, Event, NotificationRequested, Reason, Recipient
+from shared.db import Connection
+from shared.envelope import build_headers
+from shared.topics import NOTIFICATIONS
+
+# Ids of recorded messages derive from what caused them, so that the same cause always names its
+# effects the same way (a unique index then makes a second recording impossible).
+_NAMESPACE = uuid.UUID("5d2c7d0e-8a4b-4c57-9a53-2f0f3a4d6e11")
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    event_id: str
+    topic: str
+    key: str
+    ce_type: str
+    headers: dict[str, str]
+    payload: bytes
+
+
+@dataclass(slots=True)
+class Recorder:
+    """Collects the events, notifications and refusal that one message (or one scheduled fact) causes."""
+
+    service: str
+    events_topic: str
+    seed: str
+    time: datetime
+    correlation_id: str | None
+    causation_id: str | None
+    subject: str | None = None
+    command_type: str | None = None
+    rows: list[OutboxRow] = field(default_factory=list)
+    rejected: bool = False
+
+    @property
+    def source(self) -> str:
+        return f"/programme/{self.service}"
+
+    def derived_id(self, *parts: str) -> uuid.UUID:
+        return uuid.uuid5(_NAMESPACE, "/".join((self.seed, *parts)))
+
+    def emit(self, event: Event, *, key: str) -> None:
+        self._record(topic=self.events_topic, key=key, ce_type=event.ce_type, payload=event.model_dump_json())
+
+    def emit_all(self, events: Sequence[tuple[Event, str]]) -> None:
+        for event, key in events:
+            self.emit(event, key=key)
+
+    def reject(self, reasons: Sequence[Reason]) -> None:
+        """The command's one answer when a rule refuses it: every reason found."""
+        if self.command_type is None:
+            msg = "only a command can be rejected"
+            raise RuntimeError(msg)
+        subject = self.subject or self.causation_id or ""
+        rejection = CommandRejected(
+            command_id=self.causation_id or "",
+            command_type=self.command_type,
+            subject=subject,
+            reasons=list(reasons),
+        )
+        self.rejected = True
+        self._record(
+            topic=self.events_topic,
+            key=subject,
+            ce_type=f"{self.service}.CommandRejected.v1",
+            payload=rejection.model_dump_json(),
+        )
+
+    def notify(
+        self,
+        *,
+        audience: Literal["staff", "applicant", "participant"],
+        template: str,
+        about: str,
+        params: dict[str, Any],
+        email: str | None = None,
+        role: str | None = None,
+        fact: str = "",
+    ) -> None:
+        """A notification request; its id derives from the cause, the template, the recipient and the fact."""
+        recipient = Recipient(email=email, role=role)
+        notification = NotificationRequested(
+            notification_id=self.derived_id("notify", template, email or role or "", fact),
+            audience=audience,
+            recipient=recipient,
+            template=template,
+            params=params,
+            about=about,
+        )
+        self._record(
+            topic=NOTIFICATIONS,
+            key=notification.key(),
+            ce_type=NotificationRequested.ce_type,
+            payload=notification.model_dump_json(),
+        )
+
+    def _record(self, *, topic: str, key: str, ce_type: str, payload: str) -> None:
+        event_id = str(self.derived_id(str(len(self.rows))))
+        headers = build_headers(
+            ce_id=event_id,
+            source=self.source,
+            ce_type=ce_type,
+            time=self.time,
+            subject=key,
+            correlation_id=self.correlation_id or event_id,
+            causation_id=self.causation_id,
+        )
+        self.rows.append(OutboxRow(event_id, topic, key, ce_type, headers, payload.encode()))
+
+
+async def write(conn: Connection, rows: Sequence[OutboxRow]) -> None:
+    """Insert the rows in one statement, in the order they were recorded (their ids keep that order)."""
+    if not rows:
+        return
+    await conn.execute(
+        """INSERT INTO outbox (event_id, topic, key, ce_type, headers, payload)
+           SELECT e, t, k, c, h::jsonb, p
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[])
+                WITH ORDINALITY AS r(e, t, k, c, h, p, n)
+           ORDER BY n""",
+        [row.event_id for row in rows],
+        [row.topic for row in rows],
+        [row.key for row in rows],
+        [row.ce_type for row in rows],
+        [json.dumps(row.headers) for row in rows],
+        [row.payload for row in rows],
+    )

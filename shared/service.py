@@ -1,0 +1,197 @@
+"""Wiring a service: the only place that puts settings, broker, pool, relay, consumers and HTTP together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from faststream.asgi import AsgiFastStream
+from faststream.kafka import KafkaBroker
+from faststream.message import StreamMessage
+from faststream.middlewares import AckPolicy
+from faststream.specification import AsyncAPI
+
+from shared import failpoints, migrate
+from shared.consumer import Consumer, Subscription
+from shared.contract.base import Event
+from shared.db import connect, create_pool, is_transient
+from shared.http import health_routes
+from shared.kafka import make_broker, make_producer
+from shared.logging import configure_logging, get_logger
+from shared.metrics import ServiceMetrics
+from shared.relay import Relay
+from shared.retry import Backoff
+from shared.runtime import Runtime
+from shared.settings import ServiceSettings
+from shared.topics import NOTIFICATIONS, dlq_topic, events_topic
+
+log = get_logger(__name__)
+
+BackgroundTask = Callable[[Runtime], Coroutine[None, None, None]]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    version: str
+    description: str
+    settings: ServiceSettings
+    migrations: Path
+    subscriptions: Sequence[Subscription]
+    publishes: Sequence[type[Event]] = ()
+    background: Sequence[BackgroundTask] = field(default_factory=tuple)
+
+
+def build_app(spec: ServiceSpec) -> AsgiFastStream:
+    settings = spec.settings
+    configure_logging(spec.name, level=settings.log_level, log_format=settings.log_format)
+    failpoints.activate(settings.failpoints)
+    runtime = Runtime(service=spec.name, settings=settings, metrics=ServiceMetrics(spec.name))
+    broker = make_broker(settings, service=spec.name)
+    _subscribe(broker, runtime, spec)
+    _document_publishers(broker, spec)
+    tasks: list[asyncio.Task[None]] = []
+
+    async def start() -> None:
+        await _start_runtime(runtime, spec, tasks)
+
+    async def stop() -> None:
+        runtime.stopping.set()
+
+    async def close() -> None:
+        await _stop_runtime(runtime, tasks)
+
+    return AsgiFastStream(
+        broker,
+        asgi_routes=health_routes(runtime, broker),
+        on_startup=[start],
+        on_shutdown=[stop],
+        after_shutdown=[close],
+        specification=AsyncAPI(
+            broker, title=f"{spec.name} service", version=spec.version, description=spec.description
+        ),
+        asyncapi_path="/docs/asyncapi",
+    )
+
+
+def serve(app: AsgiFastStream, settings: ServiceSettings) -> None:
+    """Run the app over HTTP (uvicorn), on the settings' host and port; SIGTERM and Ctrl-C stop it cleanly."""
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning", access_log=False)
+
+
+def _subscribe(broker: KafkaBroker, runtime: Runtime, spec: ServiceSpec) -> None:
+    settings = spec.settings
+    for subscription in spec.subscriptions:
+        consumer = Consumer(runtime, subscription)
+        broker.subscriber(
+            subscription.topic,
+            group_id=settings.group_id(spec.name),
+            batch=True,
+            max_records=settings.consumer_max_records,
+            batch_timeout_ms=settings.consumer_batch_timeout_ms,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.MANUAL,
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=2_000,
+            max_poll_interval_ms=300_000,
+            # Our reader parses every record itself, strictly; faststream decoding the body first
+            # would raise on a broken one before our handler could dead-letter it.
+            decoder=_leave_undecoded,
+            title=f"{spec.name}:{subscription.topic}",
+            description=subscription.description or f"{spec.name} consumes {subscription.topic}",
+        )(consumer.handle)
+
+
+async def _leave_undecoded(message: StreamMessage[Any]) -> None:  # noqa: ARG001 - faststream's decoder signature
+    return None
+
+
+def _document_publishers(broker: KafkaBroker, spec: ServiceSpec) -> None:
+    """Publishers for the AsyncAPI document; the relay, not faststream, sends the records."""
+    for event in spec.publishes:
+        topic = NOTIFICATIONS if event.ce_type.startswith("programme.") else events_topic(spec.name)
+        broker.publisher(topic, title=f"{topic}:{event.ce_type}", schema=event, description=event.__doc__ or "")
+    broker.publisher(
+        dlq_topic(spec.name),
+        title=f"{dlq_topic(spec.name)}:dead-letters",
+        description="unreadable records, unchanged, with x-error-* headers",
+    )
+
+
+async def _start_runtime(runtime: Runtime, spec: ServiceSpec, tasks: list[asyncio.Task[None]]) -> None:
+    settings = spec.settings
+    dsn = settings.database_dsn.get_secret_value()
+    schema = runtime.schema
+    backoff = Backoff(max_s=settings.retry_backoff_max_s)
+    while True:  # the database may still be starting: wait for it rather than crash-loop
+        try:
+            conn = await connect(dsn, schema=schema, service=spec.name)
+            try:
+                await migrate.migrate(
+                    conn,
+                    schema=schema,
+                    components=[("messaging", migrate.MESSAGING_MIGRATIONS), (spec.name, spec.migrations)],
+                )
+            finally:
+                await conn.close()
+            runtime.pool_or_none = await create_pool(
+                dsn,
+                schema=schema,
+                service=spec.name,
+                min_size=settings.database_pool_min,
+                max_size=settings.database_pool_max,
+            )
+            break
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            await backoff.wait(log, "startup.database_unreachable", error)
+    producer = make_producer(settings, service=spec.name)
+    backoff.reset()
+    while True:
+        try:
+            await producer.start()
+            break
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            await backoff.wait(log, "startup.broker_unreachable", error)
+    runtime.producer_or_none = producer
+    runtime.relay = Relay(
+        service=spec.name,
+        dsn=dsn,
+        schema=schema,
+        producer=producer,
+        metrics=runtime.metrics,
+        poll_interval_s=settings.relay_poll_interval_s,
+        batch_size=settings.relay_batch_size,
+        retention_hours=settings.outbox_retention_hours,
+        on_health=lambda ok: setattr(runtime.health, "relay_ok", ok),
+    )
+    tasks.append(asyncio.create_task(runtime.relay.run(), name=f"{spec.name}-relay"))
+    tasks.extend(asyncio.create_task(job(runtime), name=f"{spec.name}-{job.__name__}") for job in spec.background)
+    log.info("service.started", schema=schema, subscriptions=[s.topic for s in spec.subscriptions])
+
+
+async def _stop_runtime(runtime: Runtime, tasks: list[asyncio.Task[None]]) -> None:
+    # Consumers are stopped by now (faststream stops the broker before after_shutdown): let the
+    # relay publish what they recorded, then stop it.
+    if runtime.relay is not None and runtime.pool_or_none is not None:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(5), runtime.pool.acquire() as conn:
+                while await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"):
+                    runtime.relay.wake()
+                    await asyncio.sleep(0.05)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    if runtime.producer_or_none is not None:
+        await runtime.producer.stop()
+    if runtime.pool_or_none is not None:
+        await runtime.pool.close()
+    log.info("service.stopped")

@@ -1,0 +1,118 @@
+"""Settings every service reads from its environment, validated at start-up."""
+
+from __future__ import annotations
+
+import ssl
+from typing import Literal
+from urllib.parse import urlsplit
+
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The local-development defaults: refused when ENVIRONMENT is production, so a deployment that
+# forgets to set a secret fails at start-up instead of running with a published password.
+LOCAL_DEV_PASSWORDS = frozenset({"applications", "workshops", "funding", "postgres", "programme"})
+
+DEFAULT_CLUSTERS = ("nce-systems-engineering", "nce-raufoss", "nce-smart-energy-markets")
+
+
+class ServiceSettings(BaseSettings):
+    """Common settings; each service subclasses with its own env prefix (e.g. ``FUNDING_``)."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    environment: Literal["local", "production"] = "local"
+
+    database_dsn: SecretStr = Field(
+        description="Postgres DSN of the service's own role, e.g. postgresql://funding:pw@host:5432/programme",
+    )
+    database_schema: str = Field(default="", description="defaults to the service name")
+    database_pool_min: int = Field(default=2, ge=1)
+    database_pool_max: int = Field(default=10, ge=1)
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = None
+    kafka_ssl_certfile: str | None = None
+    kafka_ssl_keyfile: str | None = None
+    kafka_group_id: str = Field(default="", description="defaults to the service name")
+    kafka_topic_partitions: int = Field(default=6, ge=1)
+
+    consumer_max_records: int = Field(default=200, ge=1, le=10_000)
+    consumer_batch_timeout_ms: int = Field(default=100, ge=1)
+    handler_max_attempts: int = Field(
+        default=5, ge=1, description="attempts for a message whose handler fails with an error that is not passing"
+    )
+    retry_backoff_max_s: float = Field(default=5.0, gt=0)
+
+    relay_poll_interval_s: float = Field(default=0.05, gt=0)
+    relay_batch_size: int = Field(default=500, ge=1)
+    outbox_retention_hours: float = Field(default=168.0, gt=0)
+
+    http_host: str = "0.0.0.0"  # noqa: S104 - a container's probes reach it from outside
+    http_port: int = Field(default=8080, ge=1, le=65535)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["auto", "json", "console"] = "auto"
+
+    # Fail points make a test able to kill the process at an exact spot; empty in production.
+    failpoints: str = ""
+
+    @model_validator(mode="after")
+    def _refuse_local_secrets_in_production(self) -> ServiceSettings:
+        if self.environment != "production":
+            return self
+        password = _dsn_password(self.database_dsn.get_secret_value())
+        if password is None or password in LOCAL_DEV_PASSWORDS:
+            prefix = self.model_config.get("env_prefix", "")
+            msg = f"{prefix}DATABASE_DSN carries no password or a local-development one; set a real secret"
+            raise ValueError(msg)
+        if self.kafka_security_protocol == "PLAINTEXT":
+            prefix = self.model_config.get("env_prefix", "")
+            msg = f"{prefix}KAFKA_SECURITY_PROTOCOL is PLAINTEXT; production needs SSL or SASL_SSL"
+            raise ValueError(msg)
+        return self
+
+    def schema_name(self, service: str) -> str:
+        return self.database_schema or service
+
+    def group_id(self, service: str) -> str:
+        return self.kafka_group_id or service
+
+    def kafka_security(self) -> BaseSecurity | None:
+        """The faststream security object; the raw producer maps it with faststream's own parser."""
+        protocol = self.kafka_security_protocol
+        if protocol == "PLAINTEXT":
+            return None
+        use_ssl = protocol in {"SSL", "SASL_SSL"}
+        context = self._ssl_context() if use_ssl else None
+        if protocol == "SSL":
+            return BaseSecurity(ssl_context=context, use_ssl=True)
+        username = self.kafka_sasl_username or ""
+        password = self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else ""
+        if not username or not password:
+            prefix = self.model_config.get("env_prefix", "")
+            msg = f"{prefix}KAFKA_SASL_USERNAME and {prefix}KAFKA_SASL_PASSWORD are required for {protocol}"
+            raise ValueError(msg)
+        mechanisms: dict[str, type[SASLScram256 | SASLScram512 | SASLPlaintext]] = {
+            "SCRAM-SHA-256": SASLScram256,
+            "SCRAM-SHA-512": SASLScram512,
+            "PLAIN": SASLPlaintext,
+        }
+        return mechanisms[self.kafka_sasl_mechanism](
+            username=username, password=password, ssl_context=context, use_ssl=use_ssl
+        )
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=self.kafka_ssl_cafile)
+        if self.kafka_ssl_certfile:
+            context.load_cert_chain(self.kafka_ssl_certfile, self.kafka_ssl_keyfile)
+        return context
+
+
+def _dsn_password(dsn: str) -> str | None:
+    return urlsplit(dsn).password

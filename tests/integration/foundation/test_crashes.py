@@ -1,0 +1,69 @@
+"""A service killed with SIGKILL at the two dangerous moments ends with every effect once, every event published."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from tests.integration.foundation.conftest import applied_count, is_recorded, new_probe, recorded, send_record
+from tests.support.kafka import Sender, TopicLog
+from tests.support.system import System
+
+
+async def test_killed_after_the_database_commit_before_the_offset_commit(
+    system: System, sender: Sender, topic_log: TopicLog, admin_db: asyncpg.Pool
+) -> None:
+    doomed = new_probe(system, FAILPOINTS="after_db_commit")
+    doomed.start()
+    await doomed.wait_ready()
+    item = uuid.uuid4()
+    await send_record(sender, item, events=3)
+    assert await doomed.wait_exit() == -9  # SIGKILL: the transaction committed, the offset did not
+    assert await applied_count(admin_db, item) == 1
+
+    survivor = new_probe(system)
+    survivor.start()
+    try:
+        await survivor.wait_ready()
+        await topic_log.wait_for(is_recorded(item), count=3, timeout=60)
+        marker = uuid.uuid4()
+        await send_record(sender, marker)
+        await topic_log.wait_for(is_recorded(marker), timeout=60)
+    finally:
+        survivor.stop()
+    # Redelivered after the restart and absorbed by the inbox: applied once, each event once.
+    assert await applied_count(admin_db, item) == 1
+    events = recorded(topic_log, item)
+    assert sorted(e.data["seq"] for e in events) == [0, 1, 2]
+
+
+async def test_killed_after_the_kafka_send_before_marking_the_outbox_row_sent(
+    system: System, sender: Sender, topic_log: TopicLog, admin_db: asyncpg.Pool
+) -> None:
+    doomed = new_probe(system, FAILPOINTS="after_kafka_send")
+    doomed.start()
+    await doomed.wait_ready()
+    item = uuid.uuid4()
+    await send_record(sender, item, events=3)
+    assert await doomed.wait_exit() == -9
+    first = await topic_log.wait_for(is_recorded(item), count=3)
+    unsent = await admin_db.fetchval("SELECT count(*) FROM probe.outbox WHERE key = $1 AND sent_at IS NULL", str(item))
+    assert unsent == 3  # sent to Kafka, not marked: the relay will send them again
+
+    survivor = new_probe(system)
+    survivor.start()
+    try:
+        await survivor.wait_ready()
+        await topic_log.wait_for(is_recorded(item), count=6, timeout=60)
+    finally:
+        survivor.stop()
+    events = recorded(topic_log, item)
+    # Published at least once, each time under the same ce_id, so consumers' inboxes absorb the copies.
+    assert {e.ce_id for e in events} == {e.ce_id for e in first[:3]}
+    assert sorted(e.data["seq"] for e in events) == [0, 0, 1, 1, 2, 2]
+    assert await applied_count(admin_db, item) == 1
+    still_unsent = await admin_db.fetchval(
+        "SELECT count(*) FROM probe.outbox WHERE key = $1 AND sent_at IS NULL", str(item)
+    )
+    assert still_unsent == 0

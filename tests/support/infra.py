@@ -1,0 +1,148 @@
+"""Find or start the Kafka broker and PostgreSQL server that integration tests run against.
+
+Order: (a) both ``KAFKA_BOOTSTRAP_SERVERS`` and ``PROGRAMME_ADMIN_DSN`` set: use them as they
+are; (b) a Docker engine answers: start containers with testcontainers; (c) otherwise start
+Kafka from Apache's jars and Debian's PostgreSQL with ``deploy.local.infra``. Whatever this
+module started, :meth:`Infrastructure.close` stops, and nothing else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from deploy.local import infra as local
+
+Origin = Literal["environment", "testcontainers", "local"]
+
+KAFKA_ENV = "KAFKA_BOOTSTRAP_SERVERS"
+DSN_ENV = "PROGRAMME_ADMIN_DSN"
+# The Confluent image is what testcontainers' KafkaContainer knows how to boot (KRaft >= 7.0).
+KAFKA_IMAGE = os.environ.get("PROGRAMME_KAFKA_IMAGE", "confluentinc/cp-kafka:7.9.0")
+POSTGRES_IMAGE = os.environ.get("PROGRAMME_POSTGRES_IMAGE", "postgres:15")
+
+
+@dataclass(frozen=True)
+class Infrastructure:
+    """Where tests reach Kafka and PostgreSQL, and how to give back what was started."""
+
+    kafka_bootstrap: str
+    admin_dsn: str
+    origin: Origin
+    # Mutable on purpose inside the frozen object: close() empties it, so a second close is a no-op.
+    _stoppers: list[Callable[[], object]] = field(default_factory=list, repr=False, compare=False)
+
+    def close(self) -> None:
+        """Stop what this object started, newest first; leave everything else running."""
+        errors: list[BaseException] = []
+        while self._stoppers:
+            stop = self._stoppers.pop()
+            try:
+                stop()
+            except Exception as exc:  # stop the rest, then report
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+
+def resolve_infrastructure() -> Infrastructure:
+    """Return the infrastructure for this test run, starting it when nothing is given."""
+    from_env = _from_environment()
+    if from_env is not None:
+        return from_env
+    if _docker_answers():
+        return _start_containers()
+    return _start_local()
+
+
+def _from_environment() -> Infrastructure | None:
+    bootstrap = os.environ.get(KAFKA_ENV, "").strip()
+    dsn = os.environ.get(DSN_ENV, "").strip()
+    if bootstrap and dsn:
+        return Infrastructure(bootstrap, dsn, "environment")
+    return None
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker  # type: ignore[import-untyped,unused-ignore]  # noqa: PLC0415 - optional
+
+        client = docker.from_env()
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except Exception:  # no client, no socket, no engine: all mean "no Docker"
+        return False
+
+
+def _start_containers() -> Infrastructure:
+    # Imported here: testcontainers is only needed when a Docker engine is present.
+    from testcontainers.community.kafka import (  # type: ignore[import-untyped,unused-ignore] # noqa: PLC0415
+        KafkaContainer,
+    )
+    from testcontainers.community.postgres import (  # type: ignore[import-untyped,unused-ignore] # noqa: PLC0415
+        PostgresContainer,
+    )
+
+    stoppers: list[Callable[[], object]] = []
+    try:
+        postgres: Any = PostgresContainer(
+            POSTGRES_IMAGE,
+            username=local.PG_SUPERUSER,
+            password=local.PG_PASSWORD,
+            dbname=local.PG_DATABASE,
+            driver=None,
+        ).with_command("postgres -c max_connections=300")
+        postgres.start()
+        stoppers.append(postgres.stop)
+        kafka: Any = KafkaContainer(KAFKA_IMAGE).with_kraft()
+        for name, value in _KAFKA_CONTAINER_SETTINGS.items():
+            kafka.with_env(name, value)
+        kafka.start()
+        stoppers.append(kafka.stop)
+        return Infrastructure(
+            str(kafka.get_bootstrap_server()),
+            str(postgres.get_connection_url(driver=None)),
+            "testcontainers",
+            stoppers,
+        )
+    except BaseException:
+        _stop_quietly(stoppers)
+        raise
+
+
+# The same broker behaviour the local broker has (deploy/local/kafka-server.properties.tmpl).
+_KAFKA_CONTAINER_SETTINGS = {
+    "KAFKA_AUTO_CREATE_TOPICS_ENABLE": "false",
+    "KAFKA_NUM_PARTITIONS": "6",
+    "KAFKA_OFFSETS_TOPIC_NUM_PARTITIONS": "6",
+    "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": "1",
+    "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": "1",
+    "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS": "0",
+}
+
+
+def _start_local() -> Infrastructure:
+    stoppers: list[Callable[[], object]] = []
+    try:
+        postgres = local.provide_postgres()
+        if postgres.started:
+            stoppers.append(local.stop_postgres)
+        kafka = local.provide_kafka()
+        if kafka.started:
+            stoppers.append(local.stop_kafka)
+    except BaseException:
+        _stop_quietly(stoppers)
+        raise
+    return Infrastructure(kafka.address, postgres.address, "local", stoppers)
+
+
+def _stop_quietly(stoppers: list[Callable[[], object]]) -> None:
+    # Used on a failed start: the original error matters more than a failing clean-up.
+    for stop in reversed(stoppers):
+        with contextlib.suppress(Exception):
+            stop()

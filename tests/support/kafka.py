@@ -1,0 +1,181 @@
+"""Talking to Kafka as another system would: sending commands in the envelope, and reading what comes out."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    headers: dict[str, str]
+    value: bytes
+
+    @property
+    def ce_type(self) -> str:
+        return self.headers.get("ce_type", "")
+
+    @property
+    def ce_id(self) -> str:
+        return self.headers.get("ce_id", "")
+
+    @property
+    def causation_id(self) -> str | None:
+        return self.headers.get("ce_causationid")
+
+    @property
+    def correlation_id(self) -> str | None:
+        return self.headers.get("ce_correlationid")
+
+    @property
+    def data(self) -> Any:
+        return json.loads(self.value)
+
+
+def command_headers(
+    ce_type: str, *, ce_id: str | None = None, time_: datetime | None = None, correlation_id: str | None = None
+) -> dict[str, str]:
+    headers = {
+        "ce_specversion": "1.0",
+        "ce_id": ce_id or str(uuid.uuid4()),
+        "ce_source": "/tests/portal",
+        "ce_type": ce_type,
+        "ce_time": (time_ or datetime.now(UTC)).isoformat(),
+        "content-type": "application/json",
+    }
+    if correlation_id:
+        headers["ce_correlationid"] = correlation_id
+    return headers
+
+
+class Sender:
+    def __init__(self, bootstrap: str) -> None:
+        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+
+    async def start(self) -> None:
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        await self._producer.stop()
+
+    async def send(
+        self,
+        topic: str,
+        ce_type: str,
+        key: str,
+        data: Any,
+        *,
+        ce_id: str | None = None,
+        time_: datetime | None = None,
+        correlation_id: str | None = None,
+    ) -> str:
+        """Send one command or event with a correct envelope; returns its ce_id."""
+        headers = command_headers(ce_type, ce_id=ce_id, time_=time_, correlation_id=correlation_id)
+        await self.send_raw(topic, key=key.encode(), value=json.dumps(data).encode(), headers=headers)
+        return headers["ce_id"]
+
+    async def send_raw(
+        self,
+        topic: str,
+        *,
+        key: bytes | None,
+        value: bytes | None,
+        headers: dict[str, str] | Sequence[tuple[str, bytes]],
+    ) -> None:
+        raw = [(k, v.encode()) for k, v in headers.items()] if isinstance(headers, dict) else list(headers)
+        await self._producer.send_and_wait(topic, value=value, key=key, headers=raw)
+
+
+class TopicLog:
+    """Every record on the watched topics since the log started, read continuously in the background."""
+
+    def __init__(self, bootstrap: str, topics: Sequence[str]) -> None:
+        self._bootstrap = bootstrap
+        self._topics = list(topics)
+        self.records: list[Record] = []
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()
+
+    async def start(self) -> None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None)
+        await consumer.start()
+        partitions = [
+            TopicPartition(topic, partition)
+            for topic in self._topics
+            for partition in sorted(consumer.partitions_for_topic(topic) or await _partitions(consumer, topic))
+        ]
+        consumer.assign(partitions)
+        await consumer.seek_to_end(*partitions)
+        for tp in partitions:  # resolve the end offsets now, so nothing sent after start() is missed
+            await consumer.position(tp)
+        self._consumer = consumer
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._consumer:
+            await self._consumer.stop()
+
+    async def _run(self) -> None:
+        assert self._consumer is not None
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=200)
+            for records in batches.values():
+                for r in records:
+                    headers = {k: v.decode("utf-8", "replace") for k, v in (r.headers or ())}
+                    key = r.key.decode("utf-8", "replace") if r.key is not None else None
+                    self.records.append(Record(r.topic, r.partition, r.offset, key, headers, r.value or b""))
+            if batches:
+                self._changed.set()
+
+    def where(self, predicate: Callable[[Record], bool]) -> list[Record]:
+        return [r for r in self.records if predicate(r)]
+
+    def caused_by(self, ce_id: str, topic: str | None = None) -> list[Record]:
+        return self.where(lambda r: r.causation_id == ce_id and (topic is None or r.topic == topic))
+
+    async def wait_for(
+        self, predicate: Callable[[Record], bool], *, count: int = 1, timeout: float = 30.0
+    ) -> list[Record]:
+        """Wait until at least `count` records match; fail with what was seen at the deadline."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.where(predicate)
+            if len(found) >= count:
+                return found
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                seen = [(r.topic, r.ce_type, r.key) for r in self.records[-15:]]
+                raise AssertionError(f"wanted {count} matching record(s), found {len(found)}; last seen: {seen}")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.5))
+
+    async def answer_to(self, ce_id: str, topic: str, *, count: int = 1, timeout: float = 30.0) -> list[Record]:
+        """The records a command caused on its service's events topic."""
+        return await self.wait_for(lambda r: r.causation_id == ce_id and r.topic == topic, count=count, timeout=timeout)
+
+    async def settle(self, seconds: float = 1.0) -> None:
+        """Let late records arrive before asserting that something did NOT happen (a deadline, not a sync)."""
+        await asyncio.sleep(seconds)
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    await consumer._client.force_metadata_update()
+    return consumer.partitions_for_topic(topic) or set()

@@ -1,0 +1,71 @@
+"""The system under test: infrastructure resolved once, topics and schemas ready, services started on demand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from shared import migrate
+from shared.cli.topics import ensure_topics
+from tests.support.processes import ServiceProcess, free_port
+
+SERVICE_MODULES = {"applications": "applications", "workshops": "workshops", "funding": "funding"}
+
+
+def role_dsn(admin_dsn: str, role: str, password: str) -> str:
+    parts = urlsplit(admin_dsn)
+    host = parts.hostname or "127.0.0.1"
+    netloc = f"{role}:{password}@{host}:{parts.port or 5432}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+@dataclass
+class System:
+    kafka_bootstrap: str
+    admin_dsn: str
+    processes: list[ServiceProcess] = field(default_factory=list)
+
+    async def prepare(self, *, services: tuple[str, ...], extra_topics: tuple[str, ...] = ()) -> None:
+        await ensure_topics(self.kafka_bootstrap, partitions=6, replication=1, extra=extra_topics)
+        admin = await asyncpg.connect(self.admin_dsn)
+        try:
+            for service in services:
+                await migrate.bootstrap(admin, service=service, password=service)
+        finally:
+            await admin.close()
+
+    def dsn(self, service: str) -> str:
+        return role_dsn(self.admin_dsn, service, service)
+
+    def service_env(self, service: str) -> dict[str, str]:
+        prefix = f"{service.upper()}_"
+        return {
+            f"{prefix}DATABASE_DSN": self.dsn(service),
+            f"{prefix}KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
+            f"{prefix}RELAY_POLL_INTERVAL_S": "0.05",
+        }
+
+    def process(self, service: str, *, module: str | None = None, **env: str) -> ServiceProcess:
+        """A service process (not started). Extra settings without prefix, e.g. FAILPOINTS='after_db_commit'."""
+        prefix = f"{service.upper()}_"
+        proc = ServiceProcess(
+            module=module or SERVICE_MODULES[service],
+            prefix=prefix,
+            env={**self.service_env(service), **{f"{prefix}{k}": v for k, v in env.items()}},
+            http_port=free_port(),
+            name=service,
+        )
+        self.processes.append(proc)
+        return proc
+
+    async def start(self, service: str, *, module: str | None = None, **env: str) -> ServiceProcess:
+        proc = self.process(service, module=module, **env)
+        proc.start()
+        await proc.wait_ready()
+        return proc
+
+    def stop_all(self) -> None:
+        for proc in self.processes:
+            proc.stop()
