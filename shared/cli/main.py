@@ -4,26 +4,42 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
-from shared.cli import database, topics
-from shared.topics import SERVICES
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from shared.cli import database, deadletters, messages, outbox, topics
+from shared.kafka import producer_options
+from shared.settings import ServiceSettings
+from shared.topics import SERVICES, contract_topics
 
 DEFAULT_ADMIN_DSN = "postgresql://postgres:postgres@127.0.0.1:55432/programme"
+
+
+class OperatorSettings(ServiceSettings):
+    """The CLI's Kafka connection (`PROGRAMME_KAFKA_*`, the same options as a service's)."""
+
+    model_config = SettingsConfigDict(env_prefix="PROGRAMME_", extra="ignore", frozen=True)
+
+    database_dsn: SecretStr = SecretStr(DEFAULT_ADMIN_DSN)
+    kafka_bootstrap_servers: str = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="programme",
-        description="Operate the programme's services: topics, database, commands, tails and dead letters.",
+        description="Operate the programme's services: topics, database, commands, tails, dead letters, outbox.",
+        epilog="Kafka: --bootstrap-servers or PROGRAMME_KAFKA_BOOTSTRAP_SERVERS / KAFKA_BOOTSTRAP_SERVERS; "
+        "TLS and SASL via PROGRAMME_KAFKA_SECURITY_PROTOCOL, _SASL_MECHANISM, _SASL_USERNAME, _SASL_PASSWORD, "
+        "_SSL_CAFILE. Database: --admin-dsn or PROGRAMME_ADMIN_DSN.",
     )
-    parser.add_argument(
-        "--bootstrap-servers",
-        default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
-        help="Kafka bootstrap servers (env KAFKA_BOOTSTRAP_SERVERS; default %(default)s)",
-    )
+    parser.add_argument("--bootstrap-servers", default=None, help="Kafka bootstrap servers")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     topic = commands.add_parser("topics", help="create or check the contract's topics")
@@ -31,46 +47,172 @@ def build_parser() -> argparse.ArgumentParser:
     create = topic_actions.add_parser("create", help="create every missing contract topic (DLQs included)")
     create.add_argument("--partitions", type=int, default=int(os.environ.get("PROGRAMME_TOPIC_PARTITIONS", "6")))
     create.add_argument("--replication-factor", type=int, default=1)
-    topic_actions.add_parser("check", help="list the contract's topics and their partitions; exit 1 if any is missing")
+    topic_actions.add_parser("check", help="list the contract's topics and partitions; exit 1 if any is missing")
 
     db = commands.add_parser("db", help="bootstrap roles and schemas, apply migrations")
     db_actions = db.add_subparsers(dest="action", required=True)
     boot = db_actions.add_parser("bootstrap", help="as an administrator: each service's role and schema")
-    boot.add_argument(
-        "--admin-dsn",
-        default=os.environ.get("PROGRAMME_ADMIN_DSN", DEFAULT_ADMIN_DSN),
-        help="a superuser's DSN (env PROGRAMME_ADMIN_DSN)",
-    )
+    _admin_dsn(boot)
     db_actions.add_parser("migrate", help="apply each service's migrations as its own role (<SERVICE>_DATABASE_DSN)")
+
+    send = commands.add_parser("send", help="send a command from a JSON file, filling in the envelope")
+    send.add_argument("file", type=Path, help='{"type": ..., "key"?: ..., "data": {...}} or the data alone')
+    send.add_argument("--type", dest="ce_type", help="e.g. applications.SubmitApplication.v1")
+    send.add_argument("--key", help="the record key (derived from the data when left out)")
+    send.add_argument("--correlation-id", help="continue a chain instead of starting one")
+    send.add_argument("--source", default="/programme/operator-cli", help="ce_source (default %(default)s)")
+    send.add_argument("--wait", type=float, default=10.0, metavar="S", help="wait S seconds for the answer (0: don't)")
+
+    tail = commands.add_parser("tail", help="show records of topics as readable lines")
+    tail.add_argument("topics", nargs="*", help="topics (default: every contract topic)")
+    tail.add_argument("--from-beginning", action="store_true", help="start at the oldest record, not now")
+    tail.add_argument("--no-follow", action="store_true", help="stop at the end instead of waiting for more")
+    tail.add_argument("--show-personal", action="store_true", help="show names and e-mails (masked by default)")
+
+    dlq = commands.add_parser("dlq", help="list dead letters, replay chosen ones")
+    dlq_actions = dlq.add_subparsers(dest="action", required=True)
+    dlq_list = dlq_actions.add_parser("list", help="every record in a service's DLQ, with why it is there")
+    dlq_list.add_argument("service", choices=SERVICES)
+    dlq_replay = dlq_actions.add_parser("replay", help="send chosen dead letters back to their original topic")
+    dlq_replay.add_argument("service", choices=SERVICES)
+    chosen = dlq_replay.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("--offset", type=int, action="append", help="the DLQ offset to replay (repeatable)")
+    chosen.add_argument("--all", action="store_true", help="every record in the DLQ")
+    dlq_replay.add_argument("--partition", type=int, help="only this DLQ partition's offsets")
+    dlq_replay.add_argument("--new-id", action="store_true", help="send under a fresh ce_id (for refused records)")
+
+    backlog = commands.add_parser("outbox", help="outbox backlog per service (recorded, not yet published)")
+    _admin_dsn(backlog)
     return parser
 
 
+def _admin_dsn(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--admin-dsn",
+        default=os.environ.get("PROGRAMME_ADMIN_DSN", DEFAULT_ADMIN_DSN),
+        help="an administrator's DSN (env PROGRAMME_ADMIN_DSN)",
+    )
+
+
 async def run(args: argparse.Namespace) -> int:
-    if args.command == "topics" and args.action == "create":
-        created = await topics.ensure_topics(
-            args.bootstrap_servers, partitions=args.partitions, replication=args.replication_factor
-        )
-        print(f"created {len(created)} topic(s){': ' + ', '.join(created) if created else ''}")
+    settings = OperatorSettings()
+    bootstrap = args.bootstrap_servers or settings.kafka_bootstrap_servers
+    options: dict[str, Any] = {k: v for k, v in producer_options(settings).items() if k != "bootstrap_servers"}
+    handler = _HANDLERS[(args.command, getattr(args, "action", None))]
+    return await handler(args, bootstrap, options)
+
+
+async def _topics_create(args: argparse.Namespace, bootstrap: str, options: dict[str, Any]) -> int:
+    created = await topics.ensure_topics(
+        bootstrap, partitions=args.partitions, replication=args.replication_factor, options=options
+    )
+    print(f"created {len(created)} topic(s){': ' + ', '.join(created) if created else ''}")
+    return 0
+
+
+async def _topics_check(_: argparse.Namespace, bootstrap: str, options: dict[str, Any]) -> int:
+    found = await topics.describe_topics(bootstrap, options)
+    for name, partitions in found.items():
+        print(f"{name:32} {partitions or 'MISSING'}")
+    return 0 if all(found.values()) else 1
+
+
+async def _db_bootstrap(args: argparse.Namespace, _: str, __: dict[str, Any]) -> int:
+    await database.bootstrap_all(args.admin_dsn)
+    print(f"roles and schemas ready: {', '.join(SERVICES)}")
+    return 0
+
+
+async def _db_migrate(_: argparse.Namespace, __: str, ___: dict[str, Any]) -> int:
+    applied = await database.migrate_all()
+    print(", ".join(f"{service}: {count} applied" for service, count in applied.items()))
+    return 0
+
+
+async def _send(args: argparse.Namespace, bootstrap: str, options: dict[str, Any]) -> int:
+    outgoing = messages.command_from_file(
+        args.file, ce_type=args.ce_type, key=args.key, source=args.source, correlation_id=args.correlation_id
+    )
+    print(f"sending {outgoing.ce_type} key={outgoing.key} ce_id={outgoing.headers['ce_id']} to {outgoing.topic}")
+    if args.wait <= 0:
+        await messages.send(bootstrap, outgoing, options)
         return 0
-    if args.command == "topics" and args.action == "check":
-        found = await topics.describe_topics(args.bootstrap_servers)
-        for name, partitions in found.items():
-            print(f"{name:32} {partitions or 'MISSING'}")
-        return 0 if all(found.values()) else 1
-    if args.command == "db" and args.action == "bootstrap":
-        await database.bootstrap_all(args.admin_dsn)
-        print(f"roles and schemas ready: {', '.join(SERVICES)}")
-        return 0
-    if args.command == "db" and args.action == "migrate":
-        applied = await database.migrate_all()
-        print(", ".join(f"{service}: {count} applied" for service, count in applied.items()))
-        return 0
-    return 2
+    answers = await messages.send_and_wait_for_answer(bootstrap, outgoing, wait_s=args.wait, options=options)
+    if not answers:
+        print(f"no answer within {args.wait:.0f}s (is the service running? see `programme tail`)")
+        return 1
+    for seen in answers:
+        print("  " + seen.line())
+    return 2 if any(a.headers.get("ce_type", "").endswith("CommandRejected.v1") for a in answers) else 0
+
+
+async def _tail(args: argparse.Namespace, bootstrap: str, options: dict[str, Any]) -> int:
+    chosen = args.topics or list(contract_topics())
+    reader = await messages.open_reader(bootstrap, chosen, from_beginning=args.from_beginning, options=options)
+    try:
+        async for seen in messages.records(reader, follow=not args.no_follow):
+            print(seen.line(show_personal=args.show_personal), flush=True)
+    finally:
+        await messages.stop_consumer(reader)
+    return 0
+
+
+async def _dlq_list(args: argparse.Namespace, bootstrap: str, options: dict[str, Any]) -> int:
+    letters = await deadletters.list_letters(bootstrap, args.service, options)
+    for letter in letters:
+        print(deadletters.describe(letter))
+    print(f"{len(letters)} dead letter(s) in {args.service}.dlq.v1")
+    return 0
+
+
+async def _dlq_replay(args: argparse.Namespace, bootstrap: str, options: dict[str, Any]) -> int:
+    letters = await deadletters.list_letters(bootstrap, args.service, options)
+    if not args.all:
+        wanted = set(args.offset)
+        letters = [
+            letter
+            for letter in letters
+            if letter.offset in wanted and (args.partition is None or letter.partition == args.partition)
+        ]
+        missing = wanted - {letter.offset for letter in letters}
+        if missing:
+            print(f"no dead letter at offset(s) {sorted(missing)}", file=sys.stderr)
+            return 1
+    for letter, ce_id in await deadletters.replay(bootstrap, letters, new_ids=args.new_id, options=options):
+        print(f"replayed dlq@{letter.partition}:{letter.offset} -> {letter.headers['x-original-topic']} ce_id={ce_id}")
+    return 0
+
+
+async def _outbox(args: argparse.Namespace, _: str, __: dict[str, Any]) -> int:
+    for backlog in await outbox.backlogs(args.admin_dsn):
+        oldest = backlog.oldest.isoformat() if backlog.oldest else "-"
+        recent = backlog.sent_last_minute
+        print(f"{backlog.service:13} unsent={backlog.unsent:<6} oldest={oldest:32} sent_last_minute={recent}")
+    return 0
+
+
+_HANDLERS = {
+    ("topics", "create"): _topics_create,
+    ("topics", "check"): _topics_check,
+    ("db", "bootstrap"): _db_bootstrap,
+    ("db", "migrate"): _db_migrate,
+    ("send", None): _send,
+    ("tail", None): _tail,
+    ("dlq", "list"): _dlq_list,
+    ("dlq", "replay"): _dlq_replay,
+    ("outbox", None): _outbox,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return asyncio.run(run(args))
+    try:
+        return asyncio.run(run(args))
+    except KeyboardInterrupt:
+        return 130
+    except (ValueError, TypeError, LookupError, json.JSONDecodeError) as error:
+        print(f"programme: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

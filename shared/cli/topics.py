@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from shared.topics import contract_topics
@@ -41,5 +42,22 @@ async def describe_topics(bootstrap: str, options: dict[str, object] | None = No
             if description.get("error_code", 0) == 0
         }
         return {topic: found.get(topic, 0) for topic in contract_topics()}
+    finally:
+        await admin.close()
+
+
+async def topic_partitions(
+    bootstrap: str, topics: list[str], options: dict[str, object] | None = None
+) -> list[TopicPartition]:
+    """Every partition of the topics that exist, asked of the cluster (a fresh consumer knows none yet)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(options or {}))
+    await admin.start()
+    try:
+        return [
+            TopicPartition(description["topic"], partition["partition"])
+            for description in await admin.describe_topics(topics)
+            if description.get("error_code", 0) == 0
+            for partition in description["partitions"]
+        ]
     finally:
         await admin.close()

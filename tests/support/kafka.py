@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from shared.cli.messages import stop_consumer
+from shared.cli.topics import topic_partitions
 
 
 @dataclass(frozen=True)
@@ -111,13 +114,9 @@ class TopicLog:
         self._changed = asyncio.Event()
 
     async def start(self) -> None:
+        partitions = await topic_partitions(self._bootstrap, self._topics)
         consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None)
         await consumer.start()
-        partitions = [
-            TopicPartition(topic, partition)
-            for topic in self._topics
-            for partition in sorted(consumer.partitions_for_topic(topic) or await _partitions(consumer, topic))
-        ]
         consumer.assign(partitions)
         await consumer.seek_to_end(*partitions)
         for tp in partitions:  # resolve the end offsets now, so nothing sent after start() is missed
@@ -130,7 +129,7 @@ class TopicLog:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         if self._consumer:
-            await self._consumer.stop()
+            await stop_consumer(self._consumer)
 
     async def _run(self) -> None:
         assert self._consumer is not None
@@ -174,8 +173,3 @@ class TopicLog:
     async def settle(self, seconds: float = 1.0) -> None:
         """Let late records arrive before asserting that something did NOT happen (a deadline, not a sync)."""
         await asyncio.sleep(seconds)
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    await consumer._client.force_metadata_update()
-    return consumer.partitions_for_topic(topic) or set()
