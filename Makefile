@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON := .venv/bin/python
 UV ?= uv
 
-.PHONY: help install up down run status test lint fmt typecheck unit integration bench chaos demo
+.PHONY: help install up down run status test lint fmt typecheck unit integration bench chaos demo contract
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ typecheck: ## mypy --strict
 fmt: ## format and fix what ruff can
 	$(PYTHON) -m ruff format .
 	$(PYTHON) -m ruff check --fix .
+
+contract: ## export the contract's JSON Schemas into contract/schemas (commit them)
+	.venv/bin/programme contract export
 
 unit: ## the domain's rules, no I/O
 	$(PYTHON) -m pytest tests/unit -q

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.cli import database, deadletters, messages, outbox, topics
+from shared.contract import schemas
 from shared.kafka import producer_options
 from shared.settings import ServiceSettings
 from shared.topics import SERVICES, contract_topics
@@ -80,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     chosen.add_argument("--all", action="store_true", help="every record in the DLQ")
     dlq_replay.add_argument("--partition", type=int, help="only this DLQ partition's offsets")
     dlq_replay.add_argument("--new-id", action="store_true", help="send under a fresh ce_id (for refused records)")
+
+    contract = commands.add_parser("contract", help="export the contract's JSON Schemas, check compatibility")
+    contract_actions = contract.add_subparsers(dest="action", required=True)
+    export = contract_actions.add_parser("export", help="write contract/schemas/*.json from the models")
+    export.add_argument("--folder", type=Path, default=Path("contract/schemas"))
+    check = contract_actions.add_parser("check", help="is the code backward compatible with a released contract?")
+    check.add_argument("--release", type=Path, default=Path("contract/released/v1"))
 
     backlog = commands.add_parser("outbox", help="outbox backlog per service (recorded, not yet published)")
     _admin_dsn(backlog)
@@ -191,7 +199,23 @@ async def _outbox(args: argparse.Namespace, _: str, __: dict[str, Any]) -> int:
     return 0
 
 
+async def _contract_export(args: argparse.Namespace, _: str, __: dict[str, Any]) -> int:
+    written = schemas.export(args.folder)
+    print(f"{len(written)} schema(s) in {args.folder}")
+    return 0
+
+
+async def _contract_check(args: argparse.Namespace, _: str, __: dict[str, Any]) -> int:
+    problems = schemas.check_against(args.release)
+    for problem in problems:
+        print(problem)
+    print("compatible" if not problems else f"{len(problems)} incompatibility(ies) with {args.release}")
+    return 1 if problems else 0
+
+
 _HANDLERS = {
+    ("contract", "export"): _contract_export,
+    ("contract", "check"): _contract_check,
     ("topics", "create"): _topics_create,
     ("topics", "check"): _topics_check,
     ("db", "bootstrap"): _db_bootstrap,
