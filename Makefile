@@ -46,3 +46,9 @@ integration: ## real Kafka and Postgres (env, testcontainers, or started locally
 
 test: install lint typecheck ## lint, type checks, unit, integration and end-to-end tests
 	$(PYTHON) -m pytest tests -q -p no:cacheprovider
+
+bench: install ## measure the system against its Kafka and database ceilings (.bench/bench.json)
+	$(PYTHON) -m bench
+
+chaos: install ## the fault suite: kills, broker and database restarts, a paused consumer (.bench/chaos.json)
+	$(PYTHON) -m bench.chaos

@@ -1,0 +1,1 @@
+"""Benchmarks and the fault suite: `make bench`, `make chaos`."""

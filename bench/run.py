@@ -1,0 +1,221 @@
+"""`make bench`: the system against its two ceilings, in one run, medians of several runs."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from bench import ceilings
+from bench.chain import Driver
+from bench.report import plot_latency, print_table
+from bench.system import SERVICES, RunningSystem, applied, published
+
+RESULTS = Path(".bench")
+HOPS_PER_CHAIN = 9  # applications 4, workshops 3, funding 2 transactions per completed chain
+CONSUMERS = 7  # subscriptions across the three services: the system's database concurrency
+
+
+@dataclass
+class Options:
+    runs: int
+    chains: int
+    latency_s: float
+    rate: float
+    relay_rows: int
+
+
+def progress(label: str) -> Any:
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = int(width * done / max(1, total))
+        sys.stderr.write(f"\r  {label:24} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
+async def throughput(running: RunningSystem, chains: int) -> dict[str, Any]:
+    """As many chains as the system takes, started together; completed chains per second."""
+    before = {s: await running.metrics(s) for s in SERVICES}
+    driver = Driver(running.system.kafka_bootstrap, seed=int(time.time()))
+    await driver.start()
+    try:
+        await driver.allocate_budget(chains * 800_000 * 4)
+        await driver.schedule_workshops(6, starts_in_s=4)
+        await asyncio.sleep(1)
+        started = time.monotonic()
+        for n in range(chains):
+            await driver.begin(n)
+        await driver.flush()
+        ok = await driver.wait_all(timeout=60 + chains * 0.5, progress=progress("chains"))
+        last = max((c.completed or 0.0) for c in driver.chains.values())
+        elapsed = last - started
+    finally:
+        await driver.stop()
+    after = {s: await running.metrics(s) for s in SERVICES}
+    hops = sum(applied(after[s]) - applied(before[s]) for s in SERVICES)
+    if not ok:
+        failures = [c.failed for c in driver.failed][:3]
+        print(f"  warning: {len(driver.completed)}/{chains} chains completed; failures: {failures}", file=sys.stderr)
+    return {
+        "chains": len(driver.completed),
+        "chains_per_s": len(driver.completed) / elapsed,
+        "hops_per_s": hops / elapsed,
+        "hops_per_chain": hops / max(1, len(driver.completed)),
+        "events_per_s": {s: (published(after[s]) - published(before[s])) / elapsed for s in SERVICES},
+        "elapsed_s": elapsed,
+    }
+
+
+async def latency(running: RunningSystem, *, seconds: float, rate: float) -> dict[str, Any]:
+    """Chains started at a steady pace so that about `rate` commands per second reach the system."""
+    commands_per_chain = 5
+    driver = Driver(running.system.kafka_bootstrap, seed=int(time.time()) + 1)
+    await driver.start()
+    try:
+        chains = int(seconds * rate / commands_per_chain)
+        await driver.allocate_budget(chains * 800_000 * 4)
+        await driver.schedule_workshops(6, starts_in_s=2)
+        await asyncio.sleep(2.5)
+        started = time.monotonic()
+        interval = commands_per_chain / rate
+        show = progress("steady load")
+        for n in range(chains):
+            await driver.begin(n)
+            show(n + 1, chains)
+            await asyncio.sleep(max(0.0, started + (n + 1) * interval - time.monotonic()))
+        await driver.wait_all(timeout=60)
+    finally:
+        await driver.stop()
+    points = driver.latencies_ms(since=started)
+    values = sorted(v for _, v in points)
+    sent = len([s for s in driver.sent.values() if s.at >= started])
+    return {
+        "commands": sent,
+        "commands_per_s": sent / max(1e-9, (max(t for t, _ in points) - started) if points else 1.0),
+        "latency_ms": {"p50": _pct(values, 50), "p95": _pct(values, 95), "p99": _pct(values, 99)},
+        "points": [(t - started, v) for t, v in points],
+    }
+
+
+async def relay_rate(running: RunningSystem, rows: int) -> float:
+    """Outbox rows per second the relay publishes, from one commit of `rows` rows to all marked sent."""
+    topic = "bench.relay.v1"
+    await ceilings._fresh_topics(running.system.kafka_bootstrap, [topic], 6)  # noqa: SLF001
+    conn = await asyncpg.connect(running.system.admin_dsn)
+    try:
+        ids = [str(uuid.uuid4()) for _ in range(rows)]
+        headers = [json.dumps({"ce_id": i, "ce_type": "bench.Relayed.v1", "ce_specversion": "1.0"}) for i in ids]
+        async with conn.transaction():
+            await conn.execute(
+                """INSERT INTO funding.outbox (event_id, topic, key, ce_type, headers, payload)
+                   SELECT e, $2, e, 'bench.Relayed.v1', h::jsonb, $3 FROM unnest($1::text[], $4::text[]) AS r(e, h)""",
+                ids,
+                topic,
+                ceilings.PAYLOAD,
+                headers,
+            )
+        started = time.perf_counter()
+        while await conn.fetchval("SELECT count(*) FROM funding.outbox WHERE sent_at IS NULL AND topic = $1", topic):
+            await asyncio.sleep(0.01)
+        return rows / (time.perf_counter() - started)
+    finally:
+        await conn.close()
+
+
+def _pct(values: list[float], p: int) -> float:
+    if not values:
+        return float("nan")
+    index = min(len(values) - 1, max(0, round(p / 100 * len(values) + 0.5) - 1))
+    return values[index]
+
+
+async def one_run(options: Options, index: int) -> dict[str, Any]:
+    print(f"run {index + 1}/{options.runs}", file=sys.stderr)
+    running = await RunningSystem.start()
+    try:
+        bootstrap, admin = running.system.kafka_bootstrap, running.system.admin_dsn
+        print("  ceilings ...", file=sys.stderr)
+        kafka = await ceilings.kafka_ceiling(bootstrap, hops=HOPS_PER_CHAIN, messages=options.chains)
+        database = await ceilings.database_ceiling(admin, transactions=options.chains * 4, concurrency=CONSUMERS)
+        produce = await ceilings.raw_produce_rate(bootstrap, messages=options.relay_rows, batch=500)
+        system = await throughput(running, options.chains)
+        relay = await relay_rate(running, options.relay_rows)
+        steady = await latency(running, seconds=options.latency_s, rate=options.rate)
+        rss = {s: running.peak_rss_mb(s) for s in SERVICES}
+    finally:
+        running.stop()
+    return {
+        "kafka_ceiling_hops_per_s": kafka,
+        "db_ceiling_hops_per_s": database,
+        "raw_produce_per_s": produce,
+        "relay_per_s": relay,
+        **system,
+        "steady": steady,
+        "peak_rss_mb": rss,
+    }
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    def median(key: str) -> float:
+        return float(statistics.median(float(r[key]) for r in runs))
+
+    return {
+        "chains_per_s": median("chains_per_s"),
+        "hops_per_s": median("hops_per_s"),
+        "hops_per_chain": median("hops_per_chain"),
+        "kafka_ceiling_hops_per_s": median("kafka_ceiling_hops_per_s"),
+        "db_ceiling_hops_per_s": median("db_ceiling_hops_per_s"),
+        # ratios within each run first, then their median: both sides saw the same machine state
+        "ratio_to_kafka_ceiling": statistics.median(r["hops_per_s"] / r["kafka_ceiling_hops_per_s"] for r in runs),
+        "ratio_to_db_ceiling": statistics.median(r["hops_per_s"] / r["db_ceiling_hops_per_s"] for r in runs),
+        "relay_per_s": median("relay_per_s"),
+        "raw_produce_per_s": median("raw_produce_per_s"),
+        "relay_ratio_to_raw_produce": statistics.median(r["relay_per_s"] / r["raw_produce_per_s"] for r in runs),
+        "events_per_s": {s: statistics.median(r["events_per_s"][s] for r in runs) for s in SERVICES},
+        "latency_ms": {p: statistics.median(r["steady"]["latency_ms"][p] for r in runs) for p in ("p50", "p95", "p99")},
+        "steady_commands_per_s": statistics.median(r["steady"]["commands_per_s"] for r in runs),
+        "peak_rss_mb": {s: max(r["peak_rss_mb"][s] for r in runs) for s in SERVICES},
+        "runs": [
+            {k: v for k, v in r.items() if k != "steady"} | {"steady": _without_points(r["steady"])} for r in runs
+        ],
+        "measured_at": datetime.now(UTC).isoformat(),
+    }
+
+
+def _without_points(steady: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in steady.items() if k != "points"}
+
+
+async def main_async(options: Options) -> dict[str, Any]:
+    runs = [await one_run(options, i) for i in range(options.runs)]
+    result = summarise(runs)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "bench.json").write_text(json.dumps(result, indent=2))
+    plot_latency([r["steady"]["points"] for r in runs], RESULTS / "latency.png", rate=options.rate)
+    print_table(result)
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--chains", type=int, default=400, help="chains in the throughput phase")
+    parser.add_argument("--latency-seconds", type=float, default=20.0)
+    parser.add_argument("--rate", type=float, default=50.0, help="commands per second in the steady phase")
+    parser.add_argument("--relay-rows", type=int, default=10_000)
+    args = parser.parse_args(argv)
+    asyncio.run(main_async(Options(args.runs, args.chains, args.latency_seconds, args.rate, args.relay_rows)))
