@@ -29,11 +29,14 @@ from shared.topics import (
     FUNDING_COMMANDS,
     FUNDING_EVENTS,
     NOTIFICATIONS,
+    SERVICES,
     WORKSHOPS_COMMANDS,
     WORKSHOPS_EVENTS,
+    dlq_topic,
 )
 
 REQUESTED_NOK = 800_000
+DLQ_TOPICS = tuple(dlq_topic(service) for service in SERVICES)
 _WEIGHTS = (3, 2, 7, 6, 5, 4, 3, 2)
 
 
@@ -109,6 +112,17 @@ class Sent:
     answered: float | None = None
 
 
+@dataclass(frozen=True)
+class Seen:
+    """A record the driver saw: enough to check the invariants afterwards."""
+
+    topic: str
+    ce_type: str
+    ce_id: str
+    key: str
+    subject_id: str  # the application, registration or notification the record is about
+
+
 @dataclass
 class Driver:
     bootstrap: str
@@ -119,6 +133,7 @@ class Driver:
     notifications: int = 0
     events_seen: dict[str, int] = field(default_factory=dict)
     workshops: list[tuple[str, datetime]] = field(default_factory=list)
+    seen: list[Seen] = field(default_factory=list)
     on_complete: Callable[[Chain], None] | None = None
     _producer: AIOKafkaProducer | None = None
     _consumer: AIOKafkaConsumer | None = None
@@ -132,7 +147,7 @@ class Driver:
             bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True, linger_ms=2
         )
         await self._producer.start()
-        topics = [APPLICATIONS_EVENTS, WORKSHOPS_EVENTS, FUNDING_EVENTS, NOTIFICATIONS]
+        topics = [APPLICATIONS_EVENTS, WORKSHOPS_EVENTS, FUNDING_EVENTS, NOTIFICATIONS, *DLQ_TOPICS]
         partitions = await topic_partitions(self.bootstrap, topics)
         self._consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False)
         await self._consumer.start()
@@ -254,16 +269,22 @@ class Driver:
                     self._seen(record, now)
 
     def _seen(self, record: Any, now: float) -> None:
-        headers = {k: v.decode() for k, v in record.headers or ()}
+        headers = {k: v.decode("utf-8", "replace") for k, v in record.headers or ()}
         ce_type = headers.get("ce_type", "")
+        key = record.key.decode("utf-8", "replace") if record.key is not None else ""
+        if record.topic in DLQ_TOPICS:
+            self.seen.append(Seen(record.topic, ce_type, headers.get("ce_id", ""), key, ""))
+            return
         self.events_seen[ce_type] = self.events_seen.get(ce_type, 0) + 1
+        data = json.loads(record.value)
+        subject = str(data.get("notification_id") or data.get("registration_id") or data.get("application_id") or "")
+        self.seen.append(Seen(record.topic, ce_type, headers.get("ce_id", ""), key, subject))
         if record.topic == NOTIFICATIONS:
             self.notifications += 1
             return
         cause = self.sent.get(headers.get("ce_causationid", ""))
         if cause is not None and cause.answered is None:
             cause.answered = now
-        data = json.loads(record.value)
         if ce_type.endswith(".CommandRejected.v1"):
             chain = self.chains.get(data.get("subject", "")) or self.by_registration.get(data.get("subject", ""))
             if chain is not None and chain.failed is None:

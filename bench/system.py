@@ -45,15 +45,21 @@ class RunningSystem:
     async def metrics(self, service: str) -> dict[str, float]:
         """Counters summed over the service's replicas, by `name{label=value,...}` without the service label."""
         totals: dict[str, float] = {}
-        async with httpx.AsyncClient(timeout=5.0) as client:
-            for proc in self.processes[service]:
-                text = (await client.get(f"{proc.url}/metrics")).text
-                for family in text_string_to_metric_families(text):
-                    for sample in family.samples:
-                        labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()) if k != "service")
-                        key = f"{sample.name}{{{labels}}}"
-                        totals[key] = totals.get(key, 0.0) + sample.value
+        for proc in self.processes[service]:
+            for key, value in (await self.metrics_of(proc)).items():
+                totals[key] = totals.get(key, 0.0) + value
         return totals
+
+    async def metrics_of(self, proc: ServiceProcess) -> dict[str, float]:
+        found: dict[str, float] = {}
+        async with httpx.AsyncClient(timeout=3.0) as client:
+            text = (await client.get(f"{proc.url}/metrics")).text
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()) if k != "service")
+                key = f"{sample.name}{{{labels}}}"
+                found[key] = found.get(key, 0.0) + sample.value
+        return found
 
     def peak_rss_mb(self, service: str) -> float:
         peaks = [_vm_hwm_kb(proc) for proc in self.processes[service]]
