@@ -29,7 +29,7 @@ lint: ## ruff, formatting and the import contracts
 	.venv/bin/lint-imports
 
 typecheck: ## mypy --strict
-	$(PYTHON) -m mypy shared services deploy tests
+	$(PYTHON) -m mypy shared services deploy tests bench
 
 fmt: ## format and fix what ruff can
 	$(PYTHON) -m ruff format .
@@ -46,6 +46,9 @@ integration: ## real Kafka and Postgres (env, testcontainers, or started locally
 
 test: install lint typecheck ## lint, type checks, unit, integration and end-to-end tests
 	$(PYTHON) -m pytest tests -q -p no:cacheprovider
+
+demo: up ## a short programme story sent to the running system, printed as a timeline
+	$(PYTHON) -m deploy.local.demo
 
 bench: install ## measure the system against its Kafka and database ceilings (.bench/bench.json)
 	$(PYTHON) -m bench

@@ -135,6 +135,7 @@ class Driver:
     workshops: list[tuple[str, datetime]] = field(default_factory=list)
     seen: list[Seen] = field(default_factory=list)
     on_complete: Callable[[Chain], None] | None = None
+    on_record: Callable[[str, dict[str, str], dict[str, Any]], None] | None = None
     _producer: AIOKafkaProducer | None = None
     _consumer: AIOKafkaConsumer | None = None
     _task: asyncio.Task[None] | None = None
@@ -279,6 +280,8 @@ class Driver:
         data = json.loads(record.value)
         subject = str(data.get("notification_id") or data.get("registration_id") or data.get("application_id") or "")
         self.seen.append(Seen(record.topic, ce_type, headers.get("ce_id", ""), key, subject))
+        if self.on_record:
+            self.on_record(record.topic, headers, data)
         if record.topic == NOTIFICATIONS:
             self.notifications += 1
             return
