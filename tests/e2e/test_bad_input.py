@@ -1,0 +1,276 @@
+"""Bad input, generated: mutated envelopes and payloads sent to the running services.
+
+Each generated record either cannot be read (it must land in its service's DLQ with the
+x- headers, and a command type of ours with an id also gets a `malformed` refusal) or can be
+read and breaks a rule (it gets exactly one `CommandRejected`). None may change state, and
+every consumer must still answer afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bench.chain import organisation_number, schedule_workshop, submit_application
+from shared.contract.schemas import contract_models
+from tests.support.kafka import Record, Sender, TopicLog, command_headers
+from tests.support.processes import ServiceProcess
+
+EXAMPLES = 150
+
+
+def valid_payload(ce_type: str, marker: str) -> dict[str, Any]:
+    """A payload that the command's schema accepts, carrying `marker` as its aggregate's id."""
+    org = organisation_number(random.Random(marker))
+    payloads: dict[str, dict[str, Any]] = {
+        "applications.SubmitApplication.v1": submit_application(marker, org, 1),
+        "applications.AmendApplication.v1": {"application_id": marker, "changes": {"how": "a plan"}},
+        "applications.ConfirmManagementCommitment.v1": {
+            "application_id": marker,
+            "confirmed_by": {"name": "N", "role": "CEO"},
+            "confirmed_at": datetime.now(UTC).isoformat(),
+        },
+        "applications.WithdrawApplication.v1": {"application_id": marker, "reason": "r"},
+        "workshops.ScheduleWorkshop.v1": schedule_workshop(marker, 1, datetime(2030, 1, 7, 9, tzinfo=UTC)),
+        "workshops.RescheduleWorkshop.v1": {
+            "workshop_id": marker,
+            "starts_at": "2030-01-08T09:00:00+01:00",
+            "ends_at": "2030-01-08T12:00:00+01:00",
+        },
+        "workshops.CancelWorkshop.v1": {"workshop_id": marker, "reason": "r"},
+        "workshops.ChangeWorkshopCapacity.v1": {"workshop_id": marker, "capacity": 10},
+        "workshops.RegisterParticipant.v1": {
+            "workshop_id": marker,
+            "registration_id": str(uuid.uuid4()),
+            "participant": {"name": "N", "email": "n@example.no"},
+        },
+        "workshops.CancelRegistration.v1": {"workshop_id": marker, "registration_id": str(uuid.uuid4())},
+        "workshops.RecordAttendance.v1": {"workshop_id": marker, "attended": [str(uuid.uuid4())]},
+        "workshops.EraseParticipantData.v1": {"email": f"{marker}@example.no"},
+        "funding.AllocateBudget.v1": {
+            "allocation_id": marker,
+            "programme_year": 2031,
+            "amount_nok": 1_000,
+            "source": "s",
+        },
+        "funding.DecideFunding.v1": {
+            "application_id": marker,
+            "outcome": "grant",
+            "amount_nok": 1,
+            "reason": "r",
+            "decided_by": "d",
+        },
+    }
+    return payloads[ce_type]
+
+
+COMMAND_TYPES = sorted(t for t, m in contract_models().items() if "Command" in {c.__name__ for c in m.__mro__})
+
+
+@dataclass(frozen=True)
+class Mutant:
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+    marker: str
+    readable: bool  # the envelope and type can be read; only the data is broken
+    mutation: str
+
+
+@st.composite
+def mutants(draw: st.DrawFn) -> Mutant:  # noqa: PLR0912 - one branch per kind of damage
+    ce_type = draw(st.sampled_from(COMMAND_TYPES))
+    service = ce_type.split(".")[0]
+    marker = str(uuid.UUID(int=draw(st.integers(0, 2**128 - 1)), version=4))
+    payload = valid_payload(ce_type, marker)
+    headers = command_headers(ce_type)
+    value: bytes | None = json.dumps(payload).encode()
+    kind = draw(
+        st.sampled_from(
+            [
+                "drop_header",
+                "bad_specversion",
+                "naive_time",
+                "unknown_type",
+                "future_version",
+                "bad_content_type",
+                "header_not_utf8",
+                "not_json",
+                "value_not_utf8",
+                "not_object",
+                "missing_field",
+                "extra_field",
+                "wrong_type",
+                "huge_string",
+                "deep_nesting",
+                "empty_value",
+            ]
+        )
+    )
+    readable = kind in {
+        "not_json",
+        "value_not_utf8",
+        "not_object",
+        "missing_field",
+        "extra_field",
+        "wrong_type",
+        "huge_string",
+        "deep_nesting",
+        "empty_value",
+    }
+    raw_headers = {k: v.encode() for k, v in headers.items()}
+    if kind == "drop_header":
+        raw_headers.pop(
+            draw(st.sampled_from(["ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "content-type"]))
+        )
+    elif kind == "bad_specversion":
+        raw_headers["ce_specversion"] = b"0.3"
+    elif kind == "naive_time":
+        raw_headers["ce_time"] = b"2027-01-01T10:00:00"
+    elif kind == "unknown_type":
+        raw_headers["ce_type"] = f"{service}.{draw(st.sampled_from(['Frobnicate', 'DeleteEverything']))}.v1".encode()
+    elif kind == "future_version":
+        raw_headers["ce_type"] = ce_type.replace(".v1", ".v2").encode()
+    elif kind == "bad_content_type":
+        raw_headers["content-type"] = b"text/xml"
+    elif kind == "header_not_utf8":
+        raw_headers[draw(st.sampled_from(["ce_source", "ce_time", "ce_type"]))] = b"\xff\xfe\xfa"
+    elif kind == "not_json":
+        value = draw(st.binary(min_size=1, max_size=60).filter(lambda b: not _is_json(b)))
+    elif kind == "value_not_utf8":
+        value = b'{"x": "\xff\xfe"}'
+    elif kind == "not_object":
+        value = json.dumps(draw(st.sampled_from([[1, 2], 3, "text", None, True]))).encode()
+    elif kind == "missing_field":
+        first = next(iter(payload))
+        del payload[first]
+        value = json.dumps(payload).encode()
+    elif kind == "extra_field":
+        payload[draw(st.sampled_from(["admin", "__proto__", "amount_nok_extra"]))] = draw(
+            st.integers() | st.text(max_size=5)
+        )
+        value = json.dumps(payload).encode()
+    elif kind == "wrong_type":
+        name = draw(st.sampled_from(sorted(payload)))
+        payload[name] = draw(st.sampled_from([[], {"nested": 1}, 12.5, True]))
+        value = json.dumps(payload).encode()
+    elif kind == "huge_string":
+        name = draw(st.sampled_from(sorted(k for k, v in payload.items() if isinstance(v, str)) or sorted(payload)))
+        payload[name] = "x" * draw(st.integers(50_000, 300_000))
+        value = json.dumps(payload).encode()
+    elif kind == "deep_nesting":
+        name = draw(st.sampled_from(sorted(payload)))
+        depth = draw(st.integers(200, 5000))
+        payload[name] = "__deep__"
+        deep = '{"a": ' * depth + '"bottom"' + "}" * depth  # written out: json.dumps would hit its own recursion limit
+        value = json.dumps(payload).replace('"__deep__"', deep).encode()
+    elif kind == "empty_value":
+        value = draw(st.sampled_from([b"", None]))
+    key = marker.encode() if ce_type != "funding.AllocateBudget.v1" else f"budget-{marker}".encode()
+    return Mutant(f"{service}.commands.v1", key, value, list(raw_headers.items()), marker, readable, kind)
+
+
+def _answers_to(ce_id: str) -> Callable[[Record], bool]:
+    return lambda r: r.causation_id == ce_id and not r.topic.endswith(".dlq.v1")
+
+
+def _is_json(raw: bytes) -> bool:
+    try:
+        json.loads(raw)
+    except ValueError:
+        return False
+    return True
+
+
+def generate() -> list[Mutant]:
+    found: list[Mutant] = []
+
+    @settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
+    )
+    @given(mutants())
+    def collect(mutant: Mutant) -> None:
+        found.append(mutant)
+
+    collect()
+    return found
+
+
+async def test_generated_bad_input_is_dead_lettered_or_refused_and_changes_nothing(
+    programme: dict[str, ServiceProcess], sender: Sender, topic_log: TopicLog, admin_db: asyncpg.Pool
+) -> None:
+    mutants_ = generate()
+    for mutant in mutants_:
+        await sender.send_raw(mutant.topic, key=mutant.key, value=mutant.value, headers=mutant.headers)
+    # A good command after the bad ones, on every service: each consumer is still going.
+    probes = {
+        "applications": await sender.send(
+            "applications.commands.v1",
+            "applications.WithdrawApplication.v1",
+            str(uuid.uuid4()),
+            {"application_id": str(uuid.uuid4()), "reason": "probe"},
+        ),
+        "workshops": await sender.send(
+            "workshops.commands.v1",
+            "workshops.CancelWorkshop.v1",
+            str(uuid.uuid4()),
+            {"workshop_id": str(uuid.uuid4()), "reason": "probe"},
+        ),
+        "funding": await sender.send(
+            "funding.commands.v1",
+            "funding.AllocateBudget.v1",
+            "budget-2031",
+            {"allocation_id": str(uuid.uuid4()), "programme_year": 2031, "amount_nok": 0, "source": "probe"},
+        ),
+    }
+    for service, ce_id in probes.items():
+        answer = await topic_log.answer_to(ce_id, f"{service}.events.v1", timeout=120)
+        assert answer[0].ce_type == f"{service}.CommandRejected.v1"
+
+    markers = {m.marker for m in mutants_}
+    letters = topic_log.where(
+        lambda r: r.topic.endswith(".dlq.v1") and (r.key or "").removeprefix("budget-") in markers
+    )
+    lettered = {(r.key or "").removeprefix("budget-") for r in letters}
+    unread = [m for m in mutants_ if m.marker not in lettered]
+    for mutant in unread:
+        # Not dead-lettered: only a readable command whose data passed the schema may be, and it was refused.
+        ce_id = dict(mutant.headers).get("ce_id", b"").decode()
+        answers = topic_log.caused_by(ce_id)
+        assert mutant.mutation in {"huge_string", "deep_nesting"}, mutant.mutation
+        assert len({a.ce_id for a in answers}) == 1, mutant.mutation
+        assert answers[0].ce_type.endswith("CommandRejected.v1")
+    for letter in letters:
+        assert letter.headers["x-error-code"]
+        assert letter.headers["x-original-topic"].endswith(".commands.v1")
+        assert int(letter.headers["x-original-offset"]) >= 0
+    # Every readable one with an id got exactly one answer.
+    for mutant in mutants_:
+        headers = dict(mutant.headers)
+        if mutant.readable and b"ce_id" in [k.encode() for k in headers]:
+            ce_id = headers["ce_id"].decode()
+            answers = await topic_log.wait_for(_answers_to(ce_id))
+            assert len({a.ce_id for a in answers}) == 1
+    # Nothing changed state.
+    ids = [uuid.UUID(m) for m in markers]
+    assert (
+        await admin_db.fetchval("SELECT count(*) FROM applications.applications WHERE application_id = ANY($1)", ids)
+        == 0
+    )
+    assert await admin_db.fetchval("SELECT count(*) FROM workshops.workshops WHERE workshop_id = ANY($1)", ids) == 0
+    assert await admin_db.fetchval("SELECT count(*) FROM funding.allocations WHERE allocation_id = ANY($1)", ids) == 0
+    print(f"\nbad input: {len(mutants_)} generated records, {len(letters)} dead-lettered, {len(unread)} refused")
