@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -11,9 +12,13 @@ from faststream.kafka.security import parse_security
 from shared.settings import ServiceSettings
 
 
-def make_broker(settings: ServiceSettings, *, service: str) -> KafkaBroker:
+def make_broker(settings: ServiceSettings, *, service: str, logger: Any = None) -> KafkaBroker:
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
+        logger=logger,
+        # faststream's per-batch "Received"/"Processed" lines go to debug: our own line per
+        # message already carries the ids, outcome and duration.
+        log_level=logging.DEBUG,
         security=settings.kafka_security(),
         client_id=f"{service}-consumer",
         graceful_timeout=15.0,

@@ -52,7 +52,7 @@ def build_app(spec: ServiceSpec) -> AsgiFastStream:
     configure_logging(spec.name, level=settings.log_level, log_format=settings.log_format)
     failpoints.activate(settings.failpoints)
     runtime = Runtime(service=spec.name, settings=settings, metrics=ServiceMetrics(spec.name))
-    broker = make_broker(settings, service=spec.name)
+    broker = make_broker(settings, service=spec.name, logger=get_logger("faststream"))
     _subscribe(broker, runtime, spec)
     _document_publishers(broker, spec)
     tasks: list[asyncio.Task[None]] = []
@@ -76,6 +76,7 @@ def build_app(spec: ServiceSpec) -> AsgiFastStream:
             broker, title=f"{spec.name} service", version=spec.version, description=spec.description
         ),
         asyncapi_path="/docs/asyncapi",
+        logger=get_logger("faststream"),
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.cli import database, deadletters, messages, outbox, topics
@@ -28,7 +28,8 @@ class OperatorSettings(ServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="PROGRAMME_", extra="ignore", frozen=True)
 
-    database_dsn: SecretStr = SecretStr(DEFAULT_ADMIN_DSN)
+    # The CLI's database is the administrator's; production refuses the local default here too.
+    database_dsn: SecretStr = Field(default=SecretStr(DEFAULT_ADMIN_DSN), validation_alias="PROGRAMME_ADMIN_DSN")
     kafka_bootstrap_servers: str = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 
 

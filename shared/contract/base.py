@@ -22,7 +22,8 @@ def _require_offset(value: datetime) -> datetime:
 AwareDatetime = Annotated[datetime, AfterValidator(_require_offset)]
 Date = date
 
-ORGANISATION_NUMBER_PATTERN = re.compile(r"^\d{9}$")
+# ASCII digits only: `\d` would also take other scripts' digits, which int() reads but no register issues.
+ORGANISATION_NUMBER_PATTERN = re.compile(r"^[0-9]{9}$")
 _MOD11_WEIGHTS = (3, 2, 7, 6, 5, 4, 3, 2)
 
 

@@ -1,0 +1,280 @@
+"""The applications service's part of the contract: its commands and the events it publishes.
+
+The schema checks only shape and types. Every rule the contract gives a refusal code
+(organisation number, clusters, why, what, focus areas, budget, period) is the domain's, so that
+a command that breaks it gets `CommandRejected` with that code instead of `malformed`: those
+fields are therefore plain strings, lists and integers here, with defaults where "missing" has a
+code of its own.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, ClassVar, Literal
+from uuid import UUID
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    SerializerFunctionWrapHandler,
+    Strict,
+    StrictInt,
+    model_serializer,
+    model_validator,
+)
+
+from shared.contract.base import AwareDatetime, Command, Event
+
+# A date on the wire is `YYYY-MM-DD` and nothing else (no timestamps, no times).
+StrictDate = Annotated[date, Strict()]
+Text = Annotated[str, Field(max_length=500)]
+Name = Annotated[str, Field(min_length=1, max_length=500)]
+LongText = Annotated[str, Field(max_length=20_000)]
+
+Size = Literal["micro", "small", "medium", "large"]
+ProjectType = Literal["company_project", "cluster_project", "competence_programme"]
+Status = Literal["submitted", "ready_for_decision", "approved", "declined", "withdrawn"]
+
+
+class Part(BaseModel):
+    """A nested part of a command or event: strict about unknown fields, like the message around it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=20_000)
+
+
+class Contact(Part):
+    name: Name
+    email: EmailStr
+
+
+class Applicant(Part):
+    organisation_number: Annotated[str, Field(max_length=64)]
+    name: Name
+    size: Size
+    contact: Contact
+
+
+class Objective(Part):
+    """A measurable objective: what shall be achieved, how it is measured, and the target."""
+
+    objective: LongText
+    indicator: LongText = ""
+    target: LongText = ""
+
+
+class Budget(Part):
+    """Whole NOK. Positivity and the sums are the domain's rules (`invalid_budget`)."""
+
+    total_cost_nok: StrictInt
+    requested_nok: StrictInt
+    own_contribution_nok: StrictInt
+
+
+class Period(Part):
+    start: StrictDate
+    end: StrictDate
+
+
+class Sponsor(Part):
+    """The executive who anchors the project in the company's management."""
+
+    name: Name
+    role: Name
+    email: EmailStr
+
+
+class ConfirmedBy(Part):
+    name: Name
+    role: Name
+
+
+class ApplicationContent(Part):
+    """Everything an application says, as submitted (and as amended since)."""
+
+    applicant: Applicant
+    lead_cluster: Text
+    partner_clusters: Annotated[list[Text], Field(max_length=100)] = []
+    project_type: ProjectType
+    title: Name
+    why: LongText = ""
+    what: Annotated[list[Objective], Field(max_length=1_000)] = []
+    how: LongText | None = None
+    focus_areas: Annotated[list[Text], Field(max_length=100)] = []
+    budget: Budget
+    period: Period
+    management_sponsor: Sponsor
+
+
+class ApplicationChanges(Part):
+    """What an amendment changes: any of these, at least one. Only `how` may be set back to null."""
+
+    why: LongText | None = None
+    what: Annotated[list[Objective], Field(max_length=1_000)] | None = None
+    how: LongText | None = None
+    budget: Budget | None = None
+    period: Period | None = None
+    focus_areas: Annotated[list[Text], Field(max_length=100)] | None = None
+
+    @model_validator(mode="after")
+    def _something_changes(self) -> ApplicationChanges:
+        if not self.model_fields_set:
+            msg = "changes must name at least one of why, what, how, budget, period, focus_areas"
+            raise ValueError(msg)
+        nulls = sorted(name for name in self.model_fields_set - {"how"} if getattr(self, name) is None)
+        if nulls:
+            msg = f"only how can be set to null, not {', '.join(nulls)}"
+            raise ValueError(msg)
+        return self
+
+    @model_serializer(mode="wrap")
+    def _only_given(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # On the wire an amendment names what it changed and nothing else: a field left out was
+        # not changed, and `"how": null` takes the plan back.
+        data: dict[str, Any] = handler(self)
+        return {name: value for name, value in data.items() if name in self.model_fields_set}
+
+    def given(self) -> dict[str, Any]:
+        """The fields the sender named, as python values (how may be None)."""
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+# commands
+
+
+class SubmitApplication(ApplicationContent, Command):
+    """A new application (key `application_id`)."""
+
+    ce_type: ClassVar[str] = "applications.SubmitApplication.v1"
+
+    application_id: UUID
+
+    def content(self) -> ApplicationContent:
+        return ApplicationContent.model_validate(self.model_dump(exclude={"application_id"}))
+
+
+class AmendApplication(Command):
+    """Changes to an application that is not yet ready for decision."""
+
+    ce_type: ClassVar[str] = "applications.AmendApplication.v1"
+
+    application_id: UUID
+    changes: ApplicationChanges
+
+
+class ConfirmManagementCommitment(Command):
+    """The management sponsor confirms the company's commitment to the project."""
+
+    ce_type: ClassVar[str] = "applications.ConfirmManagementCommitment.v1"
+
+    application_id: UUID
+    confirmed_by: ConfirmedBy
+    confirmed_at: AwareDatetime
+
+
+class WithdrawApplication(Command):
+    """The applicant withdraws; allowed until declined or withdrawn, approval included."""
+
+    ce_type: ClassVar[str] = "applications.WithdrawApplication.v1"
+
+    application_id: UUID
+    reason: LongText
+
+
+# events
+
+
+class ApplicationSubmitted(ApplicationContent, Event):
+    """An application was received: the whole of it, its status and its version (1)."""
+
+    ce_type: ClassVar[str] = "applications.ApplicationSubmitted.v1"
+
+    application_id: UUID
+    status: Literal["submitted"] = "submitted"
+    version: Literal[1] = 1
+
+
+class ApplicationAmended(Event):
+    """An application was changed: the changed fields as sent, and the new version."""
+
+    ce_type: ClassVar[str] = "applications.ApplicationAmended.v1"
+
+    application_id: UUID
+    changes: ApplicationChanges
+    version: Annotated[int, Field(ge=2)]
+
+
+class ManagementCommitmentConfirmed(Event):
+    ce_type: ClassVar[str] = "applications.ManagementCommitmentConfirmed.v1"
+
+    application_id: UUID
+    confirmed_by: ConfirmedBy
+    confirmed_at: AwareDatetime
+
+
+class ClarificationCompleted(Event):
+    """The applicant company attended a clarification workshop."""
+
+    ce_type: ClassVar[str] = "applications.ClarificationCompleted.v1"
+
+    application_id: UUID
+    workshop_id: UUID
+    attended_at: AwareDatetime
+
+
+class ApplicationReadyForDecision(Event):
+    """Plan, management commitment and clarification all hold: what a funding decision needs."""
+
+    ce_type: ClassVar[str] = "applications.ApplicationReadyForDecision.v1"
+
+    application_id: UUID
+    organisation_number: str
+    applicant_name: str
+    size: Size
+    lead_cluster: str
+    project_type: ProjectType
+    title: str
+    requested_nok: int
+    total_cost_nok: int
+
+
+class ApplicationApproved(Event):
+    ce_type: ClassVar[str] = "applications.ApplicationApproved.v1"
+
+    application_id: UUID
+    amount_nok: int
+
+
+class ApplicationDeclined(Event):
+    ce_type: ClassVar[str] = "applications.ApplicationDeclined.v1"
+
+    application_id: UUID
+    reason: str
+
+
+class ApplicationWithdrawn(Event):
+    ce_type: ClassVar[str] = "applications.ApplicationWithdrawn.v1"
+
+    application_id: UUID
+    reason: str
+    status_before: Status
+
+
+COMMANDS: tuple[type[Command], ...] = (
+    SubmitApplication,
+    AmendApplication,
+    ConfirmManagementCommitment,
+    WithdrawApplication,
+)
+
+PUBLISHED: tuple[type[Event], ...] = (
+    ApplicationSubmitted,
+    ApplicationAmended,
+    ManagementCommitmentConfirmed,
+    ClarificationCompleted,
+    ApplicationReadyForDecision,
+    ApplicationApproved,
+    ApplicationDeclined,
+    ApplicationWithdrawn,
+)

@@ -1,0 +1,139 @@
+"""The funding service's part of the contract: its commands and the events it publishes."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+from uuid import UUID
+
+from pydantic import Field, StrictInt
+
+from shared.contract.base import NOK, Command, Event
+
+# A programme year on the wire: a calendar year. The range only keeps absurd values out of the
+# database; whether a year has a budget is the domain's question.
+ProgrammeYear = Annotated[StrictInt, Field(ge=2000, le=9999)]
+
+
+def budget_key(programme_year: int) -> str:
+    """The record key of a year's budget commands and events: `budget-<year>`."""
+    return f"budget-{programme_year}"
+
+
+# commands
+
+
+class AllocateBudget(Command):
+    """Add an allocation to a programme year's budget (key `budget-<year>`)."""
+
+    ce_type: ClassVar[str] = "funding.AllocateBudget.v1"
+
+    allocation_id: UUID
+    programme_year: ProgrammeYear
+    amount_nok: NOK
+    source: str = Field(min_length=1, max_length=500)
+
+
+class DecideFunding(Command):
+    """A case handler's decision on a funding case (key `application_id`); amount only on a grant."""
+
+    ce_type: ClassVar[str] = "funding.DecideFunding.v1"
+
+    application_id: UUID
+    outcome: Literal["grant", "decline"]
+    amount_nok: NOK | None = None
+    reason: str = Field(max_length=5_000)
+    decided_by: str = Field(min_length=1, max_length=500)
+
+
+# events
+
+
+class BudgetAllocated(Event):
+    """An allocation was added to a year's budget; the year's totals after it."""
+
+    ce_type: ClassVar[str] = "funding.BudgetAllocated.v1"
+
+    programme_year: int
+    amount_nok: NOK
+    total_nok: NOK
+    remaining_nok: NOK
+    allocation_id: UUID
+
+
+class FundingCaseOpened(Event):
+    """An application ready for decision became a funding case, with the fields the decision needs."""
+
+    ce_type: ClassVar[str] = "funding.FundingCaseOpened.v1"
+
+    application_id: UUID
+    organisation_number: str
+    applicant_name: str
+    size: str
+    lead_cluster: str
+    project_type: str
+    title: str
+    requested_nok: NOK
+    total_cost_nok: NOK
+
+
+class FundingGranted(Event):
+    """A grant was decided and its money taken from the year's budget."""
+
+    ce_type: ClassVar[str] = "funding.FundingGranted.v1"
+
+    application_id: UUID
+    organisation_number: str
+    amount_nok: NOK
+    programme_year: int
+    budget_remaining_nok: NOK
+
+
+class FundingDeclined(Event):
+    """A case was declined."""
+
+    ce_type: ClassVar[str] = "funding.FundingDeclined.v1"
+
+    application_id: UUID
+    reason: str
+
+
+class FundingCaseClosed(Event):
+    """An open case was closed without a decision because the application was withdrawn."""
+
+    ce_type: ClassVar[str] = "funding.FundingCaseClosed.v1"
+
+    application_id: UUID
+    reason: Literal["application_withdrawn"] = "application_withdrawn"
+
+
+class FundingReleased(Event):
+    """A granted application was withdrawn: its money went back to the year's budget."""
+
+    ce_type: ClassVar[str] = "funding.FundingReleased.v1"
+
+    application_id: UUID
+    amount_nok: NOK
+    programme_year: int
+    budget_remaining_nok: NOK
+
+
+class BudgetThresholdCrossed(Event):
+    """A grant took a year's remaining budget below the low threshold, or to zero; once per threshold and year."""
+
+    ce_type: ClassVar[str] = "funding.BudgetThresholdCrossed.v1"
+
+    programme_year: int
+    remaining_nok: NOK
+    threshold: Literal["low", "exhausted"]
+    total_nok: NOK
+
+
+PUBLISHED: tuple[type[Event], ...] = (
+    BudgetAllocated,
+    FundingCaseOpened,
+    FundingGranted,
+    FundingDeclined,
+    FundingCaseClosed,
+    FundingReleased,
+    BudgetThresholdCrossed,
+)

@@ -1,0 +1,275 @@
+"""The workshops service's part of the contract: its commands and the events it publishes.
+
+Events carry ids and the organisation number, never a participant's name or e-mail: what goes
+on Kafka cannot be erased, so personal data stays in the service's database (and in the
+notification requests addressed to the person).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, ClassVar, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StrictInt
+
+from shared.contract.base import AwareDatetime, Command, Event
+
+WorkshopKind = Literal["clarification", "competence", "cluster_meeting"]
+RegistrationStatus = Literal["confirmed", "waitlisted"]
+
+_WIRE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?$")
+
+
+def _wire_time(value: object) -> object:
+    """Only RFC 3339 text: no Unix numbers, no bare dates. A missing offset passes here: the domain refuses it."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _WIRE_TIME.fullmatch(value):
+        msg = "a time is RFC 3339 text, YYYY-MM-DDTHH:MM:SS with an offset"
+        raise ValueError(msg)
+    return value
+
+
+# A time as a command sends it. One without an offset is read, then refused as `invalid_time`
+# with the rest of the command's reasons, rather than dead-lettered as unreadable.
+WireTime = Annotated[
+    datetime,
+    BeforeValidator(_wire_time),
+    Field(description="RFC 3339 with an offset; a time without one is refused with invalid_time"),
+]
+
+
+class Location(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    town: str = Field(min_length=1, max_length=200)
+    venue: str = Field(min_length=1, max_length=500)
+
+
+class Participant(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=500)
+    email: EmailStr
+    organisation_number: str | None = Field(default=None, max_length=50)
+
+
+# commands (key: workshop_id, except EraseParticipantData)
+
+
+class ScheduleWorkshop(Command):
+    """Put a workshop on the programme."""
+
+    ce_type: ClassVar[str] = "workshops.ScheduleWorkshop.v1"
+
+    workshop_id: UUID
+    kind: WorkshopKind
+    title: str = Field(min_length=1, max_length=500)
+    hosting_cluster: str = Field(min_length=1, max_length=200)
+    location: Location
+    starts_at: WireTime
+    ends_at: WireTime
+    capacity: StrictInt
+    facilitators: list[Annotated[str, Field(min_length=1, max_length=320)]] = Field(max_length=50)
+
+
+class RescheduleWorkshop(Command):
+    """Move a workshop in time, and optionally to another place."""
+
+    ce_type: ClassVar[str] = "workshops.RescheduleWorkshop.v1"
+
+    workshop_id: UUID
+    starts_at: WireTime
+    ends_at: WireTime
+    location: Location | None = None
+
+
+class CancelWorkshop(Command):
+    """Call a workshop off."""
+
+    ce_type: ClassVar[str] = "workshops.CancelWorkshop.v1"
+
+    workshop_id: UUID
+    reason: str = Field(max_length=5_000)
+
+
+class ChangeWorkshopCapacity(Command):
+    """Set a workshop's number of seats."""
+
+    ce_type: ClassVar[str] = "workshops.ChangeWorkshopCapacity.v1"
+
+    workshop_id: UUID
+    capacity: StrictInt
+
+
+class RegisterParticipant(Command):
+    """Register a person for a workshop: a seat when one is free, else a place on the waitlist."""
+
+    ce_type: ClassVar[str] = "workshops.RegisterParticipant.v1"
+
+    workshop_id: UUID
+    registration_id: UUID
+    participant: Participant
+
+
+class CancelRegistration(Command):
+    """Withdraw a registration or a waitlist place."""
+
+    ce_type: ClassVar[str] = "workshops.CancelRegistration.v1"
+
+    workshop_id: UUID
+    registration_id: UUID
+
+
+class RecordAttendance(Command):
+    """Who came: the registrations that attended a workshop that has started."""
+
+    ce_type: ClassVar[str] = "workshops.RecordAttendance.v1"
+
+    workshop_id: UUID
+    attended: list[UUID] = Field(min_length=1, max_length=1_000)
+
+
+class EraseParticipantData(Command):
+    """Erase a person's name and e-mail from every registration (key: the e-mail)."""
+
+    ce_type: ClassVar[str] = "workshops.EraseParticipantData.v1"
+
+    email: str = Field(min_length=1, max_length=320)
+
+
+# events (key: workshop_id, except ParticipantDataErased: its erasure_id)
+
+
+class LocationOut(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    town: str
+    venue: str
+
+
+class WorkshopScheduled(Event):
+    """A workshop was put on the programme; times in Europe/Oslo's offset."""
+
+    ce_type: ClassVar[str] = "workshops.WorkshopScheduled.v1"
+
+    workshop_id: UUID
+    kind: WorkshopKind
+    title: str
+    hosting_cluster: str
+    location: LocationOut
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    capacity: int
+    facilitators: list[str]
+
+
+class WorkshopRescheduled(Event):
+    """A workshop moved; its participants were told and their reminders planned anew."""
+
+    ce_type: ClassVar[str] = "workshops.WorkshopRescheduled.v1"
+
+    workshop_id: UUID
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    location: LocationOut
+    previous_starts_at: AwareDatetime
+    previous_ends_at: AwareDatetime
+
+
+class WorkshopCancelled(Event):
+    """A workshop was called off; its participants were told."""
+
+    ce_type: ClassVar[str] = "workshops.WorkshopCancelled.v1"
+
+    workshop_id: UUID
+    reason: str
+
+
+class WorkshopCapacityChanged(Event):
+    """A workshop's number of seats changed; promotions from the waitlist follow as their own events."""
+
+    ce_type: ClassVar[str] = "workshops.WorkshopCapacityChanged.v1"
+
+    workshop_id: UUID
+    capacity: int
+    previous_capacity: int
+
+
+class ParticipantRegistered(Event):
+    """A registration got a seat."""
+
+    ce_type: ClassVar[str] = "workshops.ParticipantRegistered.v1"
+
+    workshop_id: UUID
+    registration_id: UUID
+    organisation_number: str | None
+
+
+class ParticipantWaitlisted(Event):
+    """A registration went on the waitlist, at a 1-based position."""
+
+    ce_type: ClassVar[str] = "workshops.ParticipantWaitlisted.v1"
+
+    workshop_id: UUID
+    registration_id: UUID
+    position: int
+    organisation_number: str | None
+
+
+class ParticipantPromoted(Event):
+    """A waitlisted registration got a seat that was freed or added."""
+
+    ce_type: ClassVar[str] = "workshops.ParticipantPromoted.v1"
+
+    workshop_id: UUID
+    registration_id: UUID
+    organisation_number: str | None
+
+
+class RegistrationCancelled(Event):
+    """A registration or waitlist place was withdrawn."""
+
+    ce_type: ClassVar[str] = "workshops.RegistrationCancelled.v1"
+
+    workshop_id: UUID
+    registration_id: UUID
+    previous_status: RegistrationStatus
+
+
+class AttendanceRecorded(Event):
+    """A confirmed registration attended; the applications service waits for this on clarification workshops."""
+
+    ce_type: ClassVar[str] = "workshops.AttendanceRecorded.v1"
+
+    workshop_id: UUID
+    registration_id: UUID
+    kind: WorkshopKind
+    hosting_cluster: str
+    organisation_number: str | None
+    attended_at: AwareDatetime
+
+
+class ParticipantDataErased(Event):
+    """Names and e-mails of a person's registrations were erased; the e-mail is not in the event."""
+
+    ce_type: ClassVar[str] = "workshops.ParticipantDataErased.v1"
+
+    erasure_id: UUID
+    registrations: int
+
+
+PUBLISHED: tuple[type[Event], ...] = (
+    WorkshopScheduled,
+    WorkshopRescheduled,
+    WorkshopCancelled,
+    WorkshopCapacityChanged,
+    ParticipantRegistered,
+    ParticipantWaitlisted,
+    ParticipantPromoted,
+    RegistrationCancelled,
+    AttendanceRecorded,
+    ParticipantDataErased,
+)
