@@ -74,9 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     dlq = commands.add_parser("dlq", help="list dead letters, replay chosen ones")
     dlq_actions = dlq.add_subparsers(dest="action", required=True)
     dlq_list = dlq_actions.add_parser("list", help="every record in a service's DLQ, with why it is there")
-    dlq_list.add_argument("service", choices=SERVICES)
+    dlq_list.add_argument("service", type=_service_name, help="applications, workshops or funding")
     dlq_replay = dlq_actions.add_parser("replay", help="send chosen dead letters back to their original topic")
-    dlq_replay.add_argument("service", choices=SERVICES)
+    dlq_replay.add_argument("service", type=_service_name, help="applications, workshops or funding")
     chosen = dlq_replay.add_mutually_exclusive_group(required=True)
     chosen.add_argument("--offset", type=int, action="append", help="the DLQ offset to replay (repeatable)")
     chosen.add_argument("--all", action="store_true", help="every record in the DLQ")
@@ -93,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     backlog = commands.add_parser("outbox", help="outbox backlog per service (recorded, not yet published)")
     _admin_dsn(backlog)
     return parser
+
+
+def _service_name(text: str) -> str:
+    if not text.isascii() or not text.isalpha() or not text.islower():
+        msg = f"{text!r} is not a service name"
+        raise argparse.ArgumentTypeError(msg)
+    return text
 
 
 def _admin_dsn(parser: argparse.ArgumentParser) -> None:

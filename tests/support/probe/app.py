@@ -53,7 +53,7 @@ async def record_item(conn: Connection, msg: Incoming[RecordItem], out: Recorder
     )
     for seq in range(command.events):
         out.emit(Recorded(item_id=command.item_id, n=command.n, seq=seq), key=str(command.item_id))
-    if command.fail:
+    if command.fail or await conn.fetchval("SELECT 1 FROM blocked WHERE item_id = $1", command.item_id):
         msg_ = "the probe was asked to fail after recording its events"
         raise RuntimeError(msg_)
 
