@@ -242,7 +242,7 @@ async def _facilitator_overlaps(conn: asyncpg.Connection) -> int:
     value = await conn.fetchval(
         """SELECT count(*) FROM workshops.facilitator_bookings a JOIN workshops.facilitator_bookings b
              ON a.facilitator = b.facilitator AND a.workshop_id < b.workshop_id AND a.during && b.during
-            WHERE NOT a.cancelled AND NOT b.cancelled"""
+            WHERE a.active AND b.active"""
     )
     return int(value or 0)
 

@@ -24,6 +24,11 @@ def print_table(r: dict[str, Any]) -> None:
             "target p99 < 50 ms",
         ),
         *[(f"peak memory: {s}", f"{v:.0f} MB", "") for s, v in r["peak_rss_mb"].items()],
+        (
+            "back to 90 % after a broker restart",
+            "-" if r["recovery_after_broker_restart_s"] is None else f"{r['recovery_after_broker_restart_s']:.1f} s",
+            "target <= 30 s",
+        ),
     ]
     width = max(len(a) for a, _, _ in rows)
     print(f"\n{'measure':{width}}  {'median of ' + str(len(r['runs'])) + ' runs':>34}  note")

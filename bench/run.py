@@ -20,6 +20,7 @@ from bench import ceilings
 from bench.chain import Driver
 from bench.report import plot_latency, print_table
 from bench.system import SERVICES, RunningSystem, applied, published
+from deploy.local import infra as local_infra
 
 RESULTS = Path(".bench")
 HOPS_PER_CHAIN = 9  # applications 4, workshops 3, funding 2 transactions per completed chain
@@ -33,6 +34,7 @@ class Options:
     latency_s: float
     rate: float
     relay_rows: int
+    broker_restart: bool
 
 
 def progress(label: str) -> Any:
@@ -111,6 +113,54 @@ async def latency(running: RunningSystem, *, seconds: float, rate: float) -> dic
     }
 
 
+async def recovery_after_broker_restart(running: RunningSystem, *, rate: float, window_s: float = 1.0) -> float | None:
+    """Seconds from the broker answering again until answered commands per second regain 90 % of their level before.
+
+    Chains start at a steady pace for 10 s, the broker restarts, and the pace goes on for
+    40 s more. None when this run did not start the broker (it cannot restart it).
+    """
+    if running.infra.origin != "local":
+        return None
+    commands_per_chain = 5
+    driver = Driver(running.system.kafka_bootstrap, seed=int(time.time()) + 2)
+    await driver.start()
+    try:
+        await driver.allocate_budget(10**12)
+        await driver.schedule_workshops(6, starts_in_s=2)
+        await asyncio.sleep(2.5)
+        started = time.monotonic()
+        interval = commands_per_chain / rate
+        n = 0
+
+        async def pace(until: float) -> None:
+            nonlocal n
+            while time.monotonic() < until:
+                await driver.begin(n)
+                n += 1
+                await asyncio.sleep(max(0.0, started + n * interval - time.monotonic()))
+
+        await pace(started + 10)
+        pacing = asyncio.create_task(pace(started + 50))
+        await asyncio.to_thread(local_infra.restart_kafka)
+        back = time.monotonic()
+        await pacing
+        await driver.wait_all(timeout=60)
+    finally:
+        await driver.stop()
+    answered = sorted(s.answered for s in driver.sent.values() if s.answered is not None)
+
+    def per_second(at: float) -> float:
+        return sum(1 for a in answered if at <= a < at + window_s) / window_s
+
+    before = statistics.median(per_second(started + 3 + i) for i in range(6))
+    t = back
+    while t < back + 40:
+        if per_second(t) >= 0.9 * before:
+            return t - back
+        t += window_s / 4
+    return float("inf")
+
+
 async def relay_rate(running: RunningSystem, rows: int) -> float:
     """Outbox rows per second the relay publishes, from one commit of `rows` rows to all marked sent."""
     topic = "bench.relay.v1"
@@ -155,6 +205,7 @@ async def one_run(options: Options, index: int) -> dict[str, Any]:
         system = await throughput(running, options.chains)
         relay = await relay_rate(running, options.relay_rows)
         steady = await latency(running, seconds=options.latency_s, rate=options.rate)
+        recovery = await recovery_after_broker_restart(running, rate=options.rate) if options.broker_restart else None
         rss = {s: running.peak_rss_mb(s) for s in SERVICES}
     finally:
         running.stop()
@@ -166,6 +217,7 @@ async def one_run(options: Options, index: int) -> dict[str, Any]:
         **system,
         "steady": steady,
         "peak_rss_mb": rss,
+        "recovery_after_broker_restart_s": recovery,
     }
 
 
@@ -189,11 +241,17 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "latency_ms": {p: statistics.median(r["steady"]["latency_ms"][p] for r in runs) for p in ("p50", "p95", "p99")},
         "steady_commands_per_s": statistics.median(r["steady"]["commands_per_s"] for r in runs),
         "peak_rss_mb": {s: max(r["peak_rss_mb"][s] for r in runs) for s in SERVICES},
+        "recovery_after_broker_restart_s": _median_or_none([r["recovery_after_broker_restart_s"] for r in runs]),
         "runs": [
             {k: v for k, v in r.items() if k != "steady"} | {"steady": _without_points(r["steady"])} for r in runs
         ],
         "measured_at": datetime.now(UTC).isoformat(),
     }
+
+
+def _median_or_none(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return float(statistics.median(known)) if known else None
 
 
 def _without_points(steady: dict[str, Any]) -> dict[str, Any]:
@@ -217,5 +275,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=float, default=50.0, help="commands per second in the steady phase")
     parser.add_argument("--relay-rows", type=int, default=10_000)
+    parser.add_argument("--no-broker-restart", action="store_true", help="leave out the recovery phase")
     args = parser.parse_args(argv)
-    asyncio.run(main_async(Options(args.runs, args.chains, args.latency_seconds, args.rate, args.relay_rows)))
+    asyncio.run(
+        main_async(
+            Options(
+                args.runs, args.chains, args.latency_seconds, args.rate, args.relay_rows, not args.no_broker_restart
+            )
+        )
+    )
