@@ -1,0 +1,239 @@
+"""The applications service on real Kafka and Postgres, driven as another system would drive it.
+
+Commands go to `applications.commands.v1`; the upstream services (workshops, funding) are
+played by sending their events with a correct envelope. Isolation is by fresh ids: every test
+takes new application ids and new organisation numbers, since clarification attendance is
+remembered per organisation number for good.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from shared.contract.applications import PUBLISHED
+from shared.contract.base import CommandRejected, NotificationRequested
+from shared.envelope import build_headers
+from shared.topics import APPLICATIONS_COMMANDS, APPLICATIONS_EVENTS, FUNDING_EVENTS, NOTIFICATIONS, WORKSHOPS_EVENTS
+from tests.support.kafka import Record, Sender, TopicLog
+from tests.support.processes import ServiceProcess
+from tests.support.system import System
+
+SUBMIT = "applications.SubmitApplication.v1"
+AMEND = "applications.AmendApplication.v1"
+CONFIRM = "applications.ConfirmManagementCommitment.v1"
+WITHDRAW = "applications.WithdrawApplication.v1"
+REJECTED = "applications.CommandRejected.v1"
+READY = "applications.ApplicationReadyForDecision.v1"
+ATTENDANCE = "workshops.AttendanceRecorded.v1"
+GRANTED = "funding.FundingGranted.v1"
+DECLINED = "funding.FundingDeclined.v1"
+DLQ = "applications.dlq.v1"
+
+_MOD11_WEIGHTS = (3, 2, 7, 6, 5, 4, 3, 2)
+_MODELS = {model.ce_type: model for model in PUBLISHED}
+
+
+@pytest.fixture(scope="module")
+async def applications(system: System) -> AsyncIterator[ServiceProcess]:
+    proc = system.process("applications", RETRY_BACKOFF_MAX_S="0.5", HANDLER_MAX_ATTEMPTS="2")
+    proc.start()
+    await proc.wait_ready()
+    yield proc
+    proc.stop()
+
+
+def organisation_number() -> str:
+    """A fresh, valid Norwegian organisation number (mod-11 check digit)."""
+    while True:
+        body = [random.randint(0, 9) for _ in range(8)]
+        remainder = sum(d * w for d, w in zip(body, _MOD11_WEIGHTS, strict=True)) % 11
+        check = 0 if remainder == 0 else 11 - remainder
+        if check != 10:
+            return "".join(map(str, body)) + str(check)
+
+
+def submission(organisation: str | None = None, **changes: Any) -> dict[str, Any]:
+    """A valid SubmitApplication: a new application id, and a new company unless one is given."""
+    data: dict[str, Any] = {
+        "application_id": str(uuid.uuid4()),
+        "applicant": {
+            "organisation_number": organisation or organisation_number(),
+            "name": "Kongsberg Maritim Teknikk AS",
+            "size": "small",
+            "contact": {"name": "Kari Nordmann", "email": "kari@example.no"},
+        },
+        "lead_cluster": "nce-systems-engineering",
+        "partner_clusters": ["nce-raufoss"],
+        "project_type": "company_project",
+        "title": "Digital twin for the machining line",
+        "why": "Our machining line loses a fifth of its capacity to unplanned stops.",
+        "what": [{"objective": "Fewer stops", "indicator": "unplanned stops per month", "target": "-50 %"}],
+        "how": None,
+        "focus_areas": ["system_innovation", "digitalisation"],
+        "budget": {"total_cost_nok": 2_000_000, "requested_nok": 800_000, "own_contribution_nok": 1_200_000},
+        "period": {"start": "2027-01-01", "end": "2027-12-31"},
+        "management_sponsor": {"name": "Ola Nordmann", "role": "CEO", "email": "ola@example.no"},
+    }
+    data.update(changes)
+    return data
+
+
+class Portal:
+    """Another system using the service: sends commands and reads the answers, as records and as contract models."""
+
+    def __init__(self, sender: Sender, topic_log: TopicLog) -> None:
+        self.sender = sender
+        self.log = topic_log
+
+    async def send(self, ce_type: str, data: dict[str, Any], *, ce_id: str | None = None) -> str:
+        return await self.sender.send(APPLICATIONS_COMMANDS, ce_type, data["application_id"], data, ce_id=ce_id)
+
+    async def submit(self, data: dict[str, Any], *, ce_id: str | None = None) -> str:
+        return await self.send(SUBMIT, data, ce_id=ce_id)
+
+    async def amend(self, application_id: str, **changes: Any) -> str:
+        return await self.send(AMEND, {"application_id": application_id, "changes": changes})
+
+    async def confirm(self, application_id: str, *, ce_id: str | None = None) -> str:
+        data = {
+            "application_id": application_id,
+            "confirmed_by": {"name": "Ola Nordmann", "role": "CEO"},
+            "confirmed_at": "2027-01-11T10:00:00+01:00",
+        }
+        return await self.send(CONFIRM, data, ce_id=ce_id)
+
+    async def withdraw(self, application_id: str, reason: str = "changed plans") -> str:
+        return await self.send(WITHDRAW, {"application_id": application_id, "reason": reason})
+
+    async def attend(
+        self,
+        organisation: str | None,
+        *,
+        workshop_id: str | None = None,
+        kind: str = "clarification",
+        attended_at: str = "2027-01-20T15:00:00+01:00",
+        ce_id: str | None = None,
+    ) -> str:
+        """What the workshops service publishes when someone from the company attended."""
+        workshop = workshop_id or str(uuid.uuid4())
+        data = {
+            "workshop_id": workshop,
+            "registration_id": str(uuid.uuid4()),
+            "kind": kind,
+            "hosting_cluster": "nce-raufoss",
+            "organisation_number": organisation,
+            "attended_at": attended_at,
+        }
+        return await self.publish(
+            WORKSHOPS_EVENTS, ATTENDANCE, workshop, data, source="/programme/workshops", ce_id=ce_id
+        )
+
+    async def grant(self, application_id: str, amount_nok: int = 750_000, *, ce_id: str | None = None) -> str:
+        data = {
+            "application_id": application_id,
+            "organisation_number": "974760673",
+            "amount_nok": amount_nok,
+            "programme_year": 2027,
+            "budget_remaining_nok": 10_000_000,
+        }
+        return await self.publish(
+            FUNDING_EVENTS, GRANTED, application_id, data, source="/programme/funding", ce_id=ce_id
+        )
+
+    async def decline(self, application_id: str, reason: str = "outside the programme's aims") -> str:
+        data = {"application_id": application_id, "reason": reason}
+        return await self.publish(FUNDING_EVENTS, DECLINED, application_id, data, source="/programme/funding")
+
+    async def publish(
+        self, topic: str, ce_type: str, key: str, data: dict[str, Any], *, source: str, ce_id: str | None = None
+    ) -> str:
+        """An upstream event, in the envelope its service would give it."""
+        ce_id = ce_id or str(uuid.uuid4())
+        headers = build_headers(
+            ce_id=ce_id,
+            source=source,
+            ce_type=ce_type,
+            time=datetime.now(UTC),
+            subject=key,
+            correlation_id=str(uuid.uuid4()),
+            causation_id=str(uuid.uuid4()),
+        )
+        await self.sender.send_raw(topic, key=key.encode(), value=json.dumps(data).encode(), headers=headers)
+        return ce_id
+
+    # reading
+
+    async def answer(self, ce_id: str, *, count: int = 1) -> list[Record]:
+        """The events a command caused (its one answer), each checked against the contract's model."""
+        records = await self.log.answer_to(ce_id, APPLICATIONS_EVENTS, count=count)
+        for record in records:
+            check_contract(record)
+        return records
+
+    async def rejection(self, ce_id: str) -> CommandRejected:
+        [record] = await self.answer(ce_id)
+        assert record.ce_type == REJECTED, f"{record.ce_type}: {record.data}"
+        return CommandRejected.model_validate_json(record.value)
+
+    async def wait_event(self, application_id: str, ce_type: str, *, count: int = 1) -> list[Record]:
+        records = await self.log.wait_for(is_event(application_id, ce_type), count=count)
+        for record in records:
+            check_contract(record)
+        return records
+
+    def events(self, application_id: str) -> list[str]:
+        """The types of every event about the application so far, in order (one key, one partition)."""
+        return [r.ce_type for r in self.log.where(lambda r: r.topic == APPLICATIONS_EVENTS and r.key == application_id)]
+
+    def notification_records(self, application_id: str) -> list[Record]:
+        """The notification requests this service made about the application (other services may make theirs)."""
+        return self.log.where(lambda r: _ours(r) and _about(r) == application_id)
+
+    def notifications(self, application_id: str) -> list[NotificationRequested]:
+        return [NotificationRequested.model_validate_json(r.value) for r in self.notification_records(application_id)]
+
+    async def wait_notifications(self, application_id: str, template: str, *, count: int = 1) -> None:
+        await self.log.wait_for(
+            lambda r: _ours(r) and _about(r) == application_id and r.data["template"] == template, count=count
+        )
+
+
+def is_event(application_id: str, ce_type: str) -> Callable[[Record], bool]:
+    return lambda r: r.topic == APPLICATIONS_EVENTS and r.key == application_id and r.ce_type == ce_type
+
+
+def check_contract(record: Record) -> None:
+    """An event the service published reads back through the producer's own model, envelope included."""
+    assert record.headers["ce_source"] == "/programme/applications"
+    assert record.headers["ce_subject"] == record.key
+    model = _MODELS.get(record.ce_type)
+    if model is not None:
+        model.model_validate_json(record.value)
+    elif record.ce_type == REJECTED:
+        CommandRejected.model_validate_json(record.value)
+    else:
+        raise AssertionError(f"{record.ce_type} is not an event of the applications contract")
+
+
+def _ours(record: Record) -> bool:
+    return record.topic == NOTIFICATIONS and record.headers.get("ce_source") == "/programme/applications"
+
+
+def _about(record: Record) -> str | None:
+    try:
+        about = json.loads(record.value).get("about")
+    except ValueError:
+        return None
+    return about if isinstance(about, str) else None
+
+
+@pytest.fixture
+def portal(applications: ServiceProcess, sender: Sender, topic_log: TopicLog) -> Portal:
+    return Portal(sender, topic_log)
