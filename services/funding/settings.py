@@ -1,0 +1,38 @@
+"""Settings of the funding service, from the environment (prefix FUNDING_)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from funding.domain import DEFAULT_DE_MINIMIS_CAP_NOK, DEFAULT_LOW_THRESHOLD_PCT, DEFAULT_MAX_AID_INTENSITY_PCT, Policy
+from shared.settings import DEFAULT_CLUSTERS, ServiceSettings
+
+Percent = Annotated[int, Field(ge=0, le=100)]
+
+
+class FundingSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="FUNDING_", extra="ignore", frozen=True)
+
+    database_dsn: SecretStr = SecretStr("postgresql://funding:funding@127.0.0.1:55432/programme")
+    clusters: tuple[str, ...] = Field(default=DEFAULT_CLUSTERS, description="the programme's cluster ids (JSON list)")
+
+    max_aid_intensity_pct: dict[str, Percent] = Field(
+        default_factory=lambda: dict(DEFAULT_MAX_AID_INTENSITY_PCT),
+        description='maximum granted share of total cost per size class, whole percent (JSON, e.g. {"micro": 50})',
+    )
+    de_minimis_cap_nok: int = Field(
+        default=DEFAULT_DE_MINIMIS_CAP_NOK, gt=0, description="de minimis cap over three programme years, whole NOK"
+    )
+    budget_low_threshold_pct: Percent = Field(
+        default=DEFAULT_LOW_THRESHOLD_PCT, description="remaining budget below this share of the total is 'low'"
+    )
+
+    def policy(self) -> Policy:
+        return Policy(
+            max_aid_intensity_pct=dict(self.max_aid_intensity_pct),
+            de_minimis_cap_nok=self.de_minimis_cap_nok,
+            low_threshold_pct=self.budget_low_threshold_pct,
+        )

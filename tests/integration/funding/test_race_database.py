@@ -1,0 +1,222 @@
+"""The database's guarantee on its own: concurrent transactions of the funding use cases on real Postgres.
+
+No Kafka here: many transactions are opened at once and released together, so the race is
+certain rather than likely. What holds here holds for any number of service replicas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import funding
+import pytest
+from funding import repository, usecases
+from funding.domain import Policy
+from funding.usecases import Cause
+
+from shared import migrate
+from shared.contract.funding import AllocateBudget, DecideFunding, FundingCaseOpened
+from shared.db import Connection, connect, create_pool
+from shared.outbox import Recorder
+from tests.integration.funding.conftest import assert_books_balance, fresh_years, in_year, organisation_number
+from tests.support.system import System
+
+MIGRATIONS = Path(funding.__file__).parent / "migrations"
+POLICY = Policy.default()
+
+
+@pytest.fixture(scope="module")
+async def pool(system: System) -> AsyncIterator[asyncpg.Pool]:
+    """Connections as the funding role, on its migrated schema."""
+    dsn = system.dsn("funding")
+    conn = await connect(dsn, schema="funding", service="funding-test")
+    try:
+        await migrate.migrate(
+            conn,
+            schema="funding",
+            components=[("messaging", migrate.MESSAGING_MIGRATIONS), ("funding", MIGRATIONS)],
+        )
+    finally:
+        await conn.close()
+    pool = await create_pool(dsn, schema="funding", service="funding-test", min_size=2, max_size=12)
+    yield pool
+    await pool.close()
+
+
+def recorder(command_id: str, key: str) -> Recorder:
+    return Recorder(
+        service="funding",
+        events_topic="funding.events.v1",
+        seed=f"test/{command_id}",
+        time=datetime.now(UTC),
+        correlation_id=command_id,
+        causation_id=command_id,
+        subject=key,
+        command_type=DecideFunding.ce_type,
+    )
+
+
+def outcome(out: Recorder) -> tuple[str, list[str]]:
+    """The answer a use case recorded: its event type, and the refusal codes if it was refused."""
+    answer = next(row for row in out.rows if row.topic == "funding.events.v1")
+    codes = [r["code"] for r in json.loads(answer.payload)["reasons"]] if out.rejected else []
+    return answer.ce_type, codes
+
+
+async def in_transaction(pool: asyncpg.Pool, work: Callable[[Connection], Awaitable[None]]) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await work(conn)
+
+
+async def open_cases(pool: asyncpg.Pool, cases: list[FundingCaseOpened]) -> None:
+    async def work(conn: Connection) -> None:
+        for case in cases:
+            await usecases.open_case(
+                conn, recorder(str(uuid.uuid4()), str(case.application_id)), opened=case, cause=cause()
+            )
+
+    await in_transaction(pool, work)
+
+
+async def give_budget(pool: asyncpg.Pool, year: int, amount: int) -> None:
+    command = AllocateBudget(allocation_id=uuid.uuid4(), programme_year=year, amount_nok=amount, source="test")
+
+    async def work(conn: Connection) -> None:
+        await usecases.allocate_budget(
+            conn, recorder(str(uuid.uuid4()), f"budget-{year}"), command=command, cause=cause()
+        )
+
+    await in_transaction(pool, work)
+
+
+def cause(at: datetime | None = None) -> Cause:
+    return Cause(message_id=str(uuid.uuid4()), at=at or datetime.now(UTC), source="/tests")
+
+
+def case(organisation: str | None = None, requested: int = 5_000_000, total: int = 20_000_000) -> FundingCaseOpened:
+    return FundingCaseOpened(
+        application_id=uuid.uuid4(),
+        organisation_number=organisation or organisation_number(),
+        applicant_name="Raufoss Automasjon AS",
+        size="medium",
+        lead_cluster="nce-raufoss",
+        project_type="company_project",
+        title="Robot cell",
+        requested_nok=requested,
+        total_cost_nok=total,
+    )
+
+
+async def decide_all_at_once(
+    pool: asyncpg.Pool, decisions: list[tuple[FundingCaseOpened, int]], year: int
+) -> list[tuple[str, list[str]]]:
+    """Every decision in its own transaction, all begun before any of them decides."""
+    barrier = asyncio.Barrier(len(decisions))
+
+    async def one(opened: FundingCaseOpened, amount: int) -> tuple[str, list[str]]:
+        command = DecideFunding(
+            application_id=opened.application_id, outcome="grant", amount_nok=amount, reason="race", decided_by="t"
+        )
+        out = recorder(str(uuid.uuid4()), str(opened.application_id))
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT 1")  # the transaction has begun
+            await barrier.wait()
+            await usecases.decide_funding(conn, out, command=command, cause=cause(in_year(year)), policy=POLICY)
+        return outcome(out)
+
+    return list(await asyncio.gather(*(one(opened, amount) for opened, amount in decisions)))
+
+
+async def test_eight_transactions_racing_for_a_budget_that_fits_one_grant_exactly_one(
+    pool: asyncpg.Pool, admin_db: asyncpg.Pool
+) -> None:
+    year = await fresh_years(admin_db)
+    await give_budget(pool, year, 1_000_000)
+    cases = [case() for _ in range(8)]
+    await open_cases(pool, cases)
+
+    results = await decide_all_at_once(pool, [(c, 1_000_000) for c in cases], year)
+
+    assert [r[0] for r in results].count("funding.FundingGranted.v1") == 1
+    assert sorted(codes for _, codes in results if codes) == [["insufficient_budget"]] * 7
+    totals = await assert_books_balance(admin_db, year)
+    assert (totals.remaining, totals.active_grants) == (0, 1_000_000)
+
+
+async def test_racing_grants_of_many_sizes_spend_at_most_the_budget_and_refuse_only_what_no_longer_fits(
+    pool: asyncpg.Pool, admin_db: asyncpg.Pool
+) -> None:
+    year = await fresh_years(admin_db)
+    await give_budget(pool, year, 3_000_000)
+    rng = random.Random(2027)
+    decisions = [(case(), rng.randint(50_000, 900_000)) for _ in range(10)]
+    await open_cases(pool, [c for c, _ in decisions])
+
+    results = await decide_all_at_once(pool, decisions, year)
+
+    granted = [amount for (_, amount), (kind, _) in zip(decisions, results, strict=True) if kind.endswith("Granted.v1")]
+    refused = [amount for (_, amount), (_, codes) in zip(decisions, results, strict=True) if codes]
+    assert all(codes == ["insufficient_budget"] for _, codes in results if codes)
+    totals = await assert_books_balance(admin_db, year)
+    assert sum(granted) == totals.active_grants == 3_000_000 - totals.remaining
+    # Remaining money only shrinks, so a refused grant that would fit now would have fitted then.
+    assert all(amount > totals.remaining for amount in refused)
+
+
+async def test_the_guarded_update_alone_never_lets_two_takers_both_succeed(
+    pool: asyncpg.Pool, admin_db: asyncpg.Pool
+) -> None:
+    year = await fresh_years(admin_db)
+    await give_budget(pool, year, 1_000)
+    barrier = asyncio.Barrier(8)
+
+    async def take() -> bool:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT 1")
+            await barrier.wait()
+            taken = await repository.take_from_budget(conn, programme_year=year, amount_nok=600)
+            if taken is not None:
+                await asyncio.sleep(0.2)  # hold the row while the others queue on it
+            return taken is not None
+
+    results = await asyncio.gather(*(take() for _ in range(8)))
+
+    assert results.count(True) == 1
+    remaining = await admin_db.fetchval("SELECT remaining_nok FROM funding.budgets WHERE programme_year = $1", year)
+    assert remaining == 400
+
+
+async def test_two_cases_of_one_organisation_racing_never_pass_the_de_minimis_cap(
+    pool: asyncpg.Pool, admin_db: asyncpg.Pool
+) -> None:
+    year = await fresh_years(admin_db)
+    await give_budget(pool, year, 50_000_000)
+    org = organisation_number()
+    cases = [case(org) for _ in range(6)]
+    await open_cases(pool, cases)
+
+    results = await decide_all_at_once(pool, [(c, 1_000_000) for c in cases], year)
+
+    assert [r[0] for r in results].count("funding.FundingGranted.v1") == 3
+    assert sorted(codes for _, codes in results if codes) == [["de_minimis_exceeded"]] * 3
+    active = await admin_db.fetchval(
+        "SELECT sum(amount_nok) FROM funding.grants WHERE organisation_number = $1 AND released_at IS NULL", org
+    )
+    assert active == 3_000_000
+
+
+async def test_the_ledger_is_append_only(pool: asyncpg.Pool, admin_db: asyncpg.Pool) -> None:
+    year = await fresh_years(admin_db)
+    await give_budget(pool, year, 1_000)
+    async with pool.acquire() as conn:
+        with pytest.raises(asyncpg.RaiseError, match="append-only"):
+            await conn.execute("UPDATE ledger SET amount_nok = 2000 WHERE programme_year = $1", year)
+        with pytest.raises(asyncpg.RaiseError, match="append-only"):
+            await conn.execute("DELETE FROM ledger WHERE programme_year = $1", year)
