@@ -18,12 +18,12 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
-    SerializerFunctionWrapHandler,
     Strict,
     StrictInt,
     model_serializer,
     model_validator,
 )
+from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
 from shared.contract.base import AwareDatetime, Command, Event
 
@@ -107,6 +107,17 @@ class ApplicationContent(Part):
     management_sponsor: Sponsor
 
 
+class GivenChanges(TypedDict, total=False):
+    """The changes as written: only the fields an amendment names."""
+
+    why: str
+    what: list[Objective]
+    how: str | None
+    budget: Budget
+    period: Period
+    focus_areas: list[str]
+
+
 class ApplicationChanges(Part):
     """What an amendment changes: any of these, at least one. Only `how` may be set back to null."""
 
@@ -128,16 +139,16 @@ class ApplicationChanges(Part):
             raise ValueError(msg)
         return self
 
-    @model_serializer(mode="wrap")
-    def _only_given(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    @model_serializer(mode="plain")
+    def _only_given(self) -> GivenChanges:
         # On the wire an amendment names what it changed and nothing else: a field left out was
-        # not changed, and `"how": null` takes the plan back.
-        data: dict[str, Any] = handler(self)
-        return {name: value for name, value in data.items() if name in self.model_fields_set}
+        # not changed, and `"how": null` takes the plan back. The return type is the written schema.
+        given: GivenChanges = GivenChanges(**self.given())  # type: ignore[typeddict-item]
+        return given
 
     def given(self) -> dict[str, Any]:
         """The fields the sender named, as python values (how may be None)."""
-        return {name: getattr(self, name) for name in self.model_fields_set}
+        return {name: getattr(self, name) for name in type(self).model_fields if name in self.model_fields_set}
 
 
 # commands
