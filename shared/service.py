@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import uvicorn
+from aiokafka import ConsumerRecord
 from faststream.asgi import AsgiFastStream
 from faststream.kafka import KafkaBroker
 from faststream.message import StreamMessage
@@ -100,12 +101,31 @@ def _subscribe(broker: KafkaBroker, runtime: Runtime, spec: ServiceSpec) -> None
             session_timeout_ms=10_000,
             heartbeat_interval_ms=2_000,
             max_poll_interval_ms=300_000,
-            # Our reader parses every record itself, strictly; faststream decoding the body first
-            # would raise on a broken one before our handler could dead-letter it.
+            # Our reader parses every record itself, strictly; faststream decoding the body or the
+            # headers first would raise on a broken one before our handler could dead-letter it.
+            parser=_parse_with_raw_records,
             decoder=_leave_undecoded,
             title=f"{spec.name}:{subscription.topic}",
             description=subscription.description or f"{spec.name} consumes {subscription.topic}",
         )(consumer.handle)
+
+
+async def _parse_with_raw_records(
+    records: tuple[ConsumerRecord[bytes, bytes], ...],
+    original: Callable[[tuple[ConsumerRecord[bytes, bytes], ...]], Awaitable[StreamMessage[Any]]],
+) -> StreamMessage[Any]:
+    """faststream's batch parser, shown headers it can decode; the consumer still gets the records as they came.
+
+    faststream decodes every header value as UTF-8 and, on one that is not, drops the whole batch
+    before the handler runs: the good records with it, and the bad one never reaches the DLQ.
+    """
+    message = await original(tuple(replace(record, headers=_text_headers(record)) for record in records))
+    message.raw_message = records
+    return message
+
+
+def _text_headers(record: ConsumerRecord[bytes, bytes]) -> list[tuple[str, bytes]]:
+    return [(name, (value or b"").decode("utf-8", "replace").encode()) for name, value in record.headers or ()]
 
 
 async def _leave_undecoded(message: StreamMessage[Any]) -> None:  # noqa: ARG001 - faststream's decoder signature

@@ -70,3 +70,19 @@ async def test_an_unreadable_upstream_event_is_dead_lettered_without_a_refusal_a
     assert portal.log.caused_by(bad) == []  # an event is not a command: nobody to refuse
     assert portal.log.where(lambda r: r.topic == DLQ and r.ce_id == other) == []  # another type: let pass
     assert portal.events(app) == ["applications.ApplicationSubmitted.v1", CLARIFIED]
+
+
+async def test_a_record_with_a_header_that_is_not_utf8_is_dead_lettered_and_the_command_behind_it_applied(
+    portal: Portal,
+) -> None:
+    data = submission()
+    key = data["application_id"].encode()
+    headers = command_headers(SUBMIT)
+    raw = [(name, b"\xff\xfe" if name == "ce_source" else value.encode()) for name, value in headers.items()]
+    await portal.sender.send_raw(APPLICATIONS_COMMANDS, key=key, value=json.dumps(data).encode(), headers=raw)
+    applied = await portal.submit(data)  # same key, same partition, likely the same batch
+
+    assert [r.ce_type for r in await portal.answer(applied)] == ["applications.ApplicationSubmitted.v1"]
+    [letter] = await portal.log.wait_for(lambda r: r.topic == DLQ and r.ce_id == headers["ce_id"])
+    assert letter.headers["x-error-code"] == "invalid_header"
+    assert letter.value == json.dumps(data).encode()
