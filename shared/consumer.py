@@ -278,11 +278,16 @@ def _fields(item: _Work) -> dict[str, Any]:
         "ce_id": item.envelope.id,
         "correlation_id": item.envelope.correlation_id,
         "causation_id": item.envelope.causation_id,
-        "key": item.envelope.key,
+        "key": _loggable_key(item.envelope.key),
         "topic": record.topic,
         "partition": record.partition,
         "offset": record.offset,
     }
+
+
+def _loggable_key(key: str | None) -> str | None:
+    """Keys are ids, except where the contract keys by an e-mail (erasure requests): that never goes to a log."""
+    return "<e-mail>" if key is not None and "@" in key else key
 
 
 def _reasons(error: ValidationError) -> tuple[Reason, ...]:

@@ -1,0 +1,383 @@
+"""The workshops service's rules: pure and synchronous, no I/O; time comes in as an argument.
+
+Times are compared as instants (offset-aware), so a wall-clock hour that happens twice in
+October or not at all in March never confuses an overlap. The programme's own clock,
+Europe/Oslo, counts the days of a workshop's length and is the offset events are written in.
+Intervals are half-open: a workshop ending at 12:00 and one starting at 12:00 do not clash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Final, Literal
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from shared.contract.base import Reason, organisation_number_is_valid
+from shared.contract.workshops import WorkshopKind
+
+OSLO: Final = ZoneInfo("Europe/Oslo")
+MAX_LENGTH_DAYS: Final = 3
+MIN_CAPACITY: Final = 1
+MAX_CAPACITY: Final = 1000
+DEFAULT_TRAVEL_BUFFER: Final = timedelta(minutes=90)
+DEFAULT_REMINDER_LEAD: Final = timedelta(hours=24)
+
+# Refusal codes: the contract's words.
+UNKNOWN_CLUSTER: Final = "unknown_cluster"
+INVALID_TIME: Final = "invalid_time"
+INVALID_CAPACITY: Final = "invalid_capacity"
+FACILITATOR_DOUBLE_BOOKED: Final = "facilitator_double_booked"
+VENUE_DOUBLE_BOOKED: Final = "venue_double_booked"
+DUPLICATE_WORKSHOP: Final = "duplicate_workshop"
+UNKNOWN_WORKSHOP: Final = "unknown_workshop"
+WORKSHOP_CLOSED: Final = "workshop_closed"
+CAPACITY_BELOW_REGISTRATIONS: Final = "capacity_below_registrations"
+ALREADY_REGISTERED: Final = "already_registered"
+INVALID_ORGANISATION_NUMBER: Final = "invalid_organisation_number"
+UNKNOWN_REGISTRATION: Final = "unknown_registration"
+WORKSHOP_NOT_STARTED: Final = "workshop_not_started"
+
+Placement = Literal["confirmed", "waitlisted"]
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What a deployment configures."""
+
+    clusters: frozenset[str]
+    travel_buffer: timedelta = DEFAULT_TRAVEL_BUFFER
+    reminder_lead: timedelta = DEFAULT_REMINDER_LEAD
+    invitation_horizon: timedelta = timedelta(days=180)
+    invitation_max_workshops: int = 20
+
+
+def name_key(text: str) -> str:
+    """How names of towns, venues and facilitators compare: case and spacing do not matter."""
+    return " ".join(text.split()).casefold()
+
+
+def distinct_facilitators(facilitators: Iterable[str]) -> tuple[str, ...]:
+    """Each facilitator once, by key, in the order given."""
+    seen: dict[str, None] = {}
+    for facilitator in facilitators:
+        seen.setdefault(name_key(facilitator), None)
+    return tuple(seen)
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """Where and when a workshop would take place."""
+
+    starts_at: datetime
+    ends_at: datetime
+    town: str
+    venue: str
+
+    @property
+    def town_key(self) -> str:
+        return name_key(self.town)
+
+    @property
+    def venue_key(self) -> str:
+        return name_key(self.venue)
+
+
+@dataclass(frozen=True, slots=True)
+class FacilitatorBooking:
+    """Another workshop's hold on a facilitator: its time, its town, and until when travel from it takes."""
+
+    workshop_id: UUID
+    facilitator: str
+    town_key: str
+    starts_at: datetime
+    ends_at: datetime
+    travel_ends_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Surroundings:
+    """What else holds a slot's facilitators and venue near its time."""
+
+    facilitator_bookings: Sequence[FacilitatorBooking] = ()
+    venue_workshops: Sequence[UUID] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Workshop:
+    workshop_id: UUID
+    kind: WorkshopKind
+    title: str
+    hosting_cluster: str
+    town: str
+    venue: str
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+    seats_taken: int
+    facilitators: tuple[str, ...]
+    cancelled: bool
+    schedule_version: int
+
+    def is_finished(self, now: datetime) -> bool:
+        return self.ends_at < now
+
+    def has_started(self, now: datetime) -> bool:
+        return self.starts_at <= now
+
+    @property
+    def has_free_seat(self) -> bool:
+        return self.seats_taken < self.capacity
+
+
+# time
+
+
+def is_aware(at: datetime) -> bool:
+    return at.tzinfo is not None and at.utcoffset() is not None
+
+
+def local_time(at: datetime) -> datetime:
+    """The same instant on the programme's clock."""
+    return at.astimezone(OSLO)
+
+
+def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
+    """Strict overlap of half-open intervals: touching ends do not overlap."""
+    return a_start < b_end and b_start < a_end
+
+
+def latest_end(starts_at: datetime) -> datetime:
+    """Three calendar days on Europe/Oslo's clock: across a daylight-saving change that is 71 or 73 hours."""
+    return (local_time(starts_at) + timedelta(days=MAX_LENGTH_DAYS)).astimezone(UTC)
+
+
+def time_refusals(starts_at: datetime, ends_at: datetime, *, now: datetime) -> list[Reason]:
+    """Every way the times break the rules: an offset each, end after start, at most 3 days, start after now."""
+    reasons = [
+        Reason(code=INVALID_TIME, field=name, message="a time must carry an offset (RFC 3339)")
+        for name, value in (("starts_at", starts_at), ("ends_at", ends_at))
+        if not is_aware(value)
+    ]
+    if reasons:
+        return reasons
+    if ends_at <= starts_at:
+        reasons.append(Reason(code=INVALID_TIME, field="ends_at", message="the end must be after the start"))
+    elif ends_at > latest_end(starts_at):
+        reasons.append(
+            Reason(code=INVALID_TIME, field="ends_at", message=f"a workshop lasts at most {MAX_LENGTH_DAYS} days")
+        )
+    if starts_at <= now:
+        reasons.append(
+            Reason(code=INVALID_TIME, field="starts_at", message="the start must be after the command's time")
+        )
+    return reasons
+
+
+# scheduling
+
+
+def capacity_refusals(capacity: int) -> list[Reason]:
+    if MIN_CAPACITY <= capacity <= MAX_CAPACITY:
+        return []
+    message = f"capacity must be {MIN_CAPACITY} to {MAX_CAPACITY}"
+    return [Reason(code=INVALID_CAPACITY, field="capacity", message=message)]
+
+
+def cluster_refusals(hosting_cluster: str, policy: Policy) -> list[Reason]:
+    if hosting_cluster in policy.clusters:
+        return []
+    return [Reason(code=UNKNOWN_CLUSTER, field="hosting_cluster", message="not a cluster of the programme")]
+
+
+def facilitator_clashes(slot: Slot, booking: FacilitatorBooking, *, travel_buffer: timedelta) -> bool:
+    """Overlapping anywhere, or in another town with less than the travel buffer between the two.
+
+    The earlier workshop's buffer counts: the booking's own (kept with it), or this slot's.
+    """
+    if overlaps(slot.starts_at, slot.ends_at, booking.starts_at, booking.ends_at):
+        return True
+    if booking.town_key == slot.town_key:
+        return False
+    return overlaps(slot.starts_at, slot.ends_at + travel_buffer, booking.starts_at, booking.travel_ends_at)
+
+
+def clash_refusals(
+    slot: Slot, facilitators: Sequence[str], around: Surroundings, *, travel_buffer: timedelta
+) -> list[Reason]:
+    """One reason per double-booked facilitator, and one for the venue."""
+    reasons: list[Reason] = []
+    wanted = set(distinct_facilitators(facilitators))
+    clashing = sorted(
+        {
+            booking.facilitator
+            for booking in around.facilitator_bookings
+            if booking.facilitator in wanted and facilitator_clashes(slot, booking, travel_buffer=travel_buffer)
+        }
+    )
+    for facilitator in clashing:
+        index = _index_of(facilitators, facilitator)
+        reasons.append(
+            Reason(
+                code=FACILITATOR_DOUBLE_BOOKED,
+                field=f"facilitators.{index}",
+                message="the facilitator has another workshop at that time, or too close to it to travel",
+            )
+        )
+    if around.venue_workshops:
+        reasons.append(
+            Reason(code=VENUE_DOUBLE_BOOKED, field="location", message="the venue is booked at an overlapping time")
+        )
+    return reasons
+
+
+def _index_of(facilitators: Sequence[str], key: str) -> int:
+    return next((i for i, name in enumerate(facilitators) if name_key(name) == key), 0)
+
+
+def schedule_refusals(
+    *,
+    exists: bool,
+    hosting_cluster: str,
+    capacity: int,
+    timing: Sequence[Reason],
+    clashes: Sequence[Reason],
+    policy: Policy,
+) -> list[Reason]:
+    """Every reason a new workshop is refused; ``timing`` and ``clashes`` are checked by the caller first."""
+    reasons: list[Reason] = []
+    if exists:
+        reasons.append(Reason(code=DUPLICATE_WORKSHOP, field="workshop_id", message="a workshop with this id exists"))
+    reasons += cluster_refusals(hosting_cluster, policy)
+    reasons += timing
+    reasons += capacity_refusals(capacity)
+    reasons += clashes
+    return reasons
+
+
+def open_workshop_refusals(workshop: Workshop | None, *, now: datetime) -> list[Reason]:
+    """A workshop that can still change: known, not cancelled, not finished."""
+    if workshop is None:
+        return [Reason(code=UNKNOWN_WORKSHOP, field="workshop_id", message="no workshop with this id")]
+    if workshop.cancelled:
+        return [Reason(code=WORKSHOP_CLOSED, field="workshop_id", message="the workshop is cancelled")]
+    if workshop.is_finished(now):
+        return [Reason(code=WORKSHOP_CLOSED, field="workshop_id", message="the workshop has finished")]
+    return []
+
+
+def capacity_change_refusals(workshop: Workshop | None, capacity: int, *, now: datetime) -> list[Reason]:
+    reasons = open_workshop_refusals(workshop, now=now) + capacity_refusals(capacity)
+    if workshop is not None and capacity < workshop.seats_taken:
+        reasons.append(
+            Reason(
+                code=CAPACITY_BELOW_REGISTRATIONS,
+                field="capacity",
+                message=f"{workshop.seats_taken} seats are taken",
+            )
+        )
+    return reasons
+
+
+# registrations and the waitlist
+
+
+def registration_refusals(
+    workshop: Workshop | None,
+    *,
+    now: datetime,
+    email_taken: bool,
+    id_taken: bool,
+    organisation_number: str | None,
+) -> list[Reason]:
+    reasons = open_workshop_refusals(workshop, now=now)
+    if email_taken:
+        reasons.append(
+            Reason(
+                code=ALREADY_REGISTERED,
+                field="participant.email",
+                message="this e-mail holds a registration or waitlist place for the workshop",
+            )
+        )
+    if id_taken:
+        reasons.append(
+            Reason(code=ALREADY_REGISTERED, field="registration_id", message="this registration id is in use")
+        )
+    if organisation_number is not None and not organisation_number_is_valid(organisation_number):
+        reasons.append(
+            Reason(
+                code=INVALID_ORGANISATION_NUMBER,
+                field="participant.organisation_number",
+                message="not 9 digits with a valid mod-11 check digit",
+            )
+        )
+    return reasons
+
+
+def placement(workshop: Workshop) -> Placement:
+    """A free seat confirms; a full workshop waitlists (promotion keeps the waitlist empty while seats are free)."""
+    return "confirmed" if workshop.has_free_seat else "waitlisted"
+
+
+def promotions(*, capacity: int, seats_taken: int, waitlist: Sequence[UUID]) -> list[UUID]:
+    """The head of the waitlist, first come first served, as far as free seats go."""
+    free = max(0, capacity - seats_taken)
+    return list(waitlist[:free])
+
+
+def waitlist_moves(workshop: Workshop, *, now: datetime) -> bool:
+    """A freed seat goes to the waitlist only while the workshop is open."""
+    return not workshop.cancelled and not workshop.is_finished(now)
+
+
+def reminder_due(*, starts_at: datetime, confirmed_at: datetime, lead: timedelta) -> datetime | None:
+    """When to remind: ``lead`` before start; none when confirmed at or after that (the confirmation said it)."""
+    due = starts_at - lead
+    return due if confirmed_at < due else None
+
+
+def attendance_refusals(workshop: Workshop | None, *, now: datetime, unknown: Sequence[UUID]) -> list[Reason]:
+    if workshop is None:
+        return [Reason(code=UNKNOWN_WORKSHOP, field="workshop_id", message="no workshop with this id")]
+    reasons: list[Reason] = []
+    if workshop.cancelled:
+        reasons.append(Reason(code=WORKSHOP_CLOSED, field="workshop_id", message="the workshop is cancelled"))
+    if not workshop.has_started(now):
+        reasons.append(
+            Reason(code=WORKSHOP_NOT_STARTED, field="workshop_id", message="the command's time is before the start")
+        )
+    reasons += [
+        Reason(code=UNKNOWN_REGISTRATION, field=f"attended.{i}", message=f"{registration_id} is not of this workshop")
+        for i, registration_id in enumerate(unknown)
+    ]
+    return reasons
+
+
+def unknown_registration() -> Reason:
+    return Reason(
+        code=UNKNOWN_REGISTRATION, field="registration_id", message="no active registration with this id here"
+    )
+
+
+_LOST_RACE: Final = {
+    FACILITATOR_DOUBLE_BOOKED: ("facilitators", "a facilitator was booked by another command at the same moment"),
+    VENUE_DOUBLE_BOOKED: ("location", "the venue was booked by another command at the same moment"),
+    DUPLICATE_WORKSHOP: ("workshop_id", "a workshop with this id was scheduled at the same moment"),
+    ALREADY_REGISTERED: ("participant.email", "registered by another command at the same moment"),
+}
+
+
+def lost_race(code: str) -> Reason:
+    """The refusal for a rule that only the database caught: a racing command won."""
+    field, message = _LOST_RACE[code]
+    return Reason(code=code, field=field, message=message)
+
+
+# invitations
+
+
+def invitation_order(workshops: Iterable[Workshop], *, lead_cluster: str) -> list[Workshop]:
+    """The lead cluster's workshops first, then the rest; each part by start."""
+    return sorted(workshops, key=lambda w: (w.hosting_cluster != lead_cluster, w.starts_at, str(w.workshop_id)))

@@ -1,0 +1,181 @@
+"""Queries of workshops and their facilitators' bookings: what is where, when."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Final
+from uuid import UUID
+
+import asyncpg
+
+from shared.db import Connection
+from workshops import domain
+
+_WORKSHOP_COLUMNS: Final = """workshop_id, kind, title, hosting_cluster, town, venue, starts_at, ends_at,
+    capacity, seats_taken, facilitators, cancelled_at IS NOT NULL AS cancelled, schedule_version"""
+
+
+def _workshop(row: asyncpg.Record) -> domain.Workshop:
+    return domain.Workshop(
+        workshop_id=row["workshop_id"],
+        kind=row["kind"],
+        title=row["title"],
+        hosting_cluster=row["hosting_cluster"],
+        town=row["town"],
+        venue=row["venue"],
+        starts_at=row["starts_at"],
+        ends_at=row["ends_at"],
+        capacity=row["capacity"],
+        seats_taken=row["seats_taken"],
+        facilitators=tuple(row["facilitators"]),
+        cancelled=row["cancelled"],
+        schedule_version=row["schedule_version"],
+    )
+
+
+async def get_workshop(conn: Connection, *, workshop_id: UUID, lock: bool = False) -> domain.Workshop | None:
+    """The workshop; with ``lock``, its row is held until commit, which serialises every seat change."""
+    suffix = " FOR UPDATE" if lock else ""
+    row = await conn.fetchrow(f"SELECT {_WORKSHOP_COLUMNS} FROM workshops WHERE workshop_id = $1{suffix}", workshop_id)
+    return None if row is None else _workshop(row)
+
+
+async def workshop_exists(conn: Connection, *, workshop_id: UUID) -> bool:
+    return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM workshops WHERE workshop_id = $1)", workshop_id))
+
+
+async def surroundings(
+    conn: Connection,
+    *,
+    slot: domain.Slot,
+    facilitators: Sequence[str],
+    travel_buffer: timedelta,
+    exclude: UUID,
+) -> domain.Surroundings:
+    """Active bookings of these facilitators within reach of the slot, and workshops in its venue overlapping it."""
+    bookings = await conn.fetch(
+        """SELECT workshop_id, facilitator, town_key, lower(during) AS starts_at, upper(during) AS ends_at,
+                  upper(travel) AS travel_ends_at
+           FROM facilitator_bookings
+           WHERE active AND facilitator = ANY($1::text[]) AND workshop_id <> $2
+             AND travel && tstzrange($3::timestamptz, $4::timestamptz + $5::interval)""",
+        list(domain.distinct_facilitators(facilitators)),
+        exclude,
+        slot.starts_at,
+        slot.ends_at,
+        travel_buffer,
+    )
+    venue = await conn.fetch(
+        """SELECT workshop_id FROM workshops
+           WHERE cancelled_at IS NULL AND town_key = $1 AND venue_key = $2 AND workshop_id <> $3
+             AND tstzrange(starts_at, ends_at) && tstzrange($4::timestamptz, $5::timestamptz)""",
+        slot.town_key,
+        slot.venue_key,
+        exclude,
+        slot.starts_at,
+        slot.ends_at,
+    )
+    return domain.Surroundings(
+        facilitator_bookings=[domain.FacilitatorBooking(**dict(row)) for row in bookings],
+        venue_workshops=[row["workshop_id"] for row in venue],
+    )
+
+
+async def insert_workshop(
+    conn: Connection,
+    *,
+    workshop_id: UUID,
+    kind: str,
+    title: str,
+    hosting_cluster: str,
+    slot: domain.Slot,
+    capacity: int,
+    facilitators: Sequence[str],
+) -> None:
+    await conn.execute(
+        """INSERT INTO workshops (workshop_id, kind, title, hosting_cluster, town, venue, town_key, venue_key,
+                                  starts_at, ends_at, capacity, facilitators)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""",
+        workshop_id,
+        kind,
+        title,
+        hosting_cluster,
+        slot.town,
+        slot.venue,
+        slot.town_key,
+        slot.venue_key,
+        slot.starts_at,
+        slot.ends_at,
+        capacity,
+        list(facilitators),
+    )
+
+
+async def book_facilitators(
+    conn: Connection, *, workshop_id: UUID, facilitators: Sequence[str], slot: domain.Slot, travel_buffer: timedelta
+) -> None:
+    await conn.execute(
+        """INSERT INTO facilitator_bookings (workshop_id, facilitator, town_key, during, travel)
+           SELECT $1, f, $3, tstzrange($4::timestamptz, $5::timestamptz),
+                  tstzrange($4::timestamptz, $5::timestamptz + $6::interval)
+           FROM unnest($2::text[]) AS f""",
+        workshop_id,
+        list(domain.distinct_facilitators(facilitators)),
+        slot.town_key,
+        slot.starts_at,
+        slot.ends_at,
+        travel_buffer,
+    )
+
+
+async def move_workshop(conn: Connection, *, workshop_id: UUID, slot: domain.Slot, travel_buffer: timedelta) -> int:
+    """New time and place for the workshop and its facilitators; returns the new schedule version."""
+    version: int = await conn.fetchval(
+        """UPDATE workshops SET town = $2, venue = $3, town_key = $4, venue_key = $5, starts_at = $6, ends_at = $7,
+                  schedule_version = schedule_version + 1
+           WHERE workshop_id = $1 RETURNING schedule_version""",
+        workshop_id,
+        slot.town,
+        slot.venue,
+        slot.town_key,
+        slot.venue_key,
+        slot.starts_at,
+        slot.ends_at,
+    )
+    await conn.execute(
+        """UPDATE facilitator_bookings SET town_key = $2, during = tstzrange($3::timestamptz, $4::timestamptz),
+                  travel = tstzrange($3::timestamptz, $4::timestamptz + $5::interval)
+           WHERE workshop_id = $1""",
+        workshop_id,
+        slot.town_key,
+        slot.starts_at,
+        slot.ends_at,
+        travel_buffer,
+    )
+    return version
+
+
+async def cancel_workshop(conn: Connection, *, workshop_id: UUID, at: datetime, reason: str) -> None:
+    """The workshop and its facilitator bookings stop blocking anything."""
+    await conn.execute(
+        "UPDATE workshops SET cancelled_at = $2, cancel_reason = $3 WHERE workshop_id = $1", workshop_id, at, reason
+    )
+    await conn.execute("UPDATE facilitator_bookings SET active = false WHERE workshop_id = $1", workshop_id)
+
+
+async def set_capacity(conn: Connection, *, workshop_id: UUID, capacity: int) -> None:
+    await conn.execute("UPDATE workshops SET capacity = $2 WHERE workshop_id = $1", workshop_id, capacity)
+
+
+async def upcoming_clarification_workshops(
+    conn: Connection, *, after: datetime, until: datetime
+) -> list[domain.Workshop]:
+    rows = await conn.fetch(
+        f"""SELECT {_WORKSHOP_COLUMNS} FROM workshops
+            WHERE kind = 'clarification' AND cancelled_at IS NULL AND starts_at > $1 AND starts_at <= $2
+            ORDER BY starts_at""",
+        after,
+        until,
+    )
+    return [_workshop(row) for row in rows]

@@ -1,0 +1,145 @@
+"""The workshops service on real Kafka and Postgres: a process per module, commands sent as another system would."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from shared.topics import NOTIFICATIONS, WORKSHOPS_COMMANDS, WORKSHOPS_EVENTS
+from tests.support.kafka import Record, Sender, TopicLog
+from tests.support.processes import ServiceProcess
+from tests.support.system import System
+
+OSLO = ZoneInfo("Europe/Oslo")
+DLQ = "workshops.dlq.v1"
+_WEIGHTS = (3, 2, 7, 6, 5, 4, 3, 2)
+
+
+def organisation_number() -> str:
+    """A random organisation number with a valid mod-11 check digit."""
+    while True:
+        digits = [random.randint(0, 9) for _ in range(8)]
+        remainder = sum(d * w for d, w in zip(digits, _WEIGHTS, strict=True)) % 11
+        check = 0 if remainder == 0 else 11 - remainder
+        if check != 10:
+            return "".join(map(str, digits)) + str(check)
+
+
+def email(label: str = "p") -> str:
+    return f"{label}-{uuid.uuid4().hex[:12]}@example.no"
+
+
+def morning(days_ahead: int = 30) -> datetime:
+    """09:00 in Oslo, some days from now: a time commands sent now may schedule."""
+    day = (datetime.now(OSLO) + timedelta(days=days_ahead)).date()
+    return datetime(day.year, day.month, day.day, 9, tzinfo=OSLO)
+
+
+def iso(at: datetime) -> str:
+    return at.isoformat()
+
+
+def workshops_process(system: System, **env: str) -> ServiceProcess:
+    return system.process("workshops", RETRY_BACKOFF_MAX_S="0.5", REMINDER_POLL_INTERVAL_S="0.2", **env)
+
+
+@pytest.fixture(scope="module")
+async def workshops_service(system: System) -> AsyncIterator[ServiceProcess]:
+    proc = workshops_process(system)
+    proc.start()
+    await proc.wait_ready()
+    yield proc
+    proc.stop()
+
+
+@dataclass
+class Client:
+    """Sends workshops commands and reads their answers on the events and notifications topics."""
+
+    sender: Sender
+    log: TopicLog
+
+    async def send(self, name: str, data: dict[str, Any], *, key: str | None = None, at: datetime | None = None) -> str:
+        key = key if key is not None else str(data["workshop_id"])
+        return await self.sender.send(WORKSHOPS_COMMANDS, f"workshops.{name}.v1", key, data, time_=at)
+
+    async def answer(self, ce_id: str, *, count: int = 1, timeout: float = 30.0) -> list[Record]:
+        return await self.log.answer_to(ce_id, WORKSHOPS_EVENTS, count=count, timeout=timeout)
+
+    async def ask(
+        self, name: str, data: dict[str, Any], *, key: str | None = None, at: datetime | None = None, count: int = 1
+    ) -> list[Record]:
+        """Send a command and wait for ``count`` events it caused."""
+        return await self.answer(await self.send(name, data, key=key, at=at), count=count)
+
+    async def refusal(self, name: str, data: dict[str, Any], *, at: datetime | None = None) -> list[str]:
+        """Send a command expected to be refused; return its reasons' codes."""
+        (answer,) = await self.ask(name, data, at=at)
+        assert answer.ce_type == "workshops.CommandRejected.v1", answer.data
+        return [reason["code"] for reason in answer.data["reasons"]]
+
+    def notifications(self, ce_id: str) -> list[Record]:
+        return self.log.caused_by(ce_id, NOTIFICATIONS)
+
+    async def wait_notifications(self, ce_id: str, *, count: int, timeout: float = 30.0) -> list[Record]:
+        return await self.log.wait_for(
+            lambda r: r.topic == NOTIFICATIONS and r.causation_id == ce_id, count=count, timeout=timeout
+        )
+
+    async def schedule(self, *, at: datetime | None = None, **fields: Any) -> dict[str, Any]:
+        """Schedule a workshop (defaults: a fresh venue and facilitator, 30 days ahead); return its command."""
+        data = workshop_data(**fields)
+        (answer,) = await self.ask("ScheduleWorkshop", data, at=at)
+        assert answer.ce_type == "workshops.WorkshopScheduled.v1", answer.data
+        return data
+
+    async def register(
+        self,
+        workshop_id: str,
+        *,
+        person: str | None = None,
+        org: str | None = None,
+        at: datetime | None = None,
+        count: int = 1,
+    ) -> tuple[str, str, list[Record]]:
+        """Register someone; return (registration_id, ce_id, events caused)."""
+        registration_id = str(uuid.uuid4())
+        participant: dict[str, Any] = {"name": "Kari Nordmann", "email": person or email()}
+        if org is not None:
+            participant["organisation_number"] = org
+        data = {"workshop_id": workshop_id, "registration_id": registration_id, "participant": participant}
+        ce_id = await self.send("RegisterParticipant", data, at=at)
+        return registration_id, ce_id, await self.answer(ce_id, count=count)
+
+
+def workshop_data(**fields: Any) -> dict[str, Any]:
+    start = fields.pop("start", None) or morning()
+    data: dict[str, Any] = {
+        "workshop_id": str(uuid.uuid4()),
+        "kind": "clarification",
+        "title": "Why before how",
+        "hosting_cluster": "nce-raufoss",
+        "location": {"town": "Raufoss", "venue": f"Sal {uuid.uuid4().hex[:8]}"},
+        "starts_at": iso(start),
+        "ends_at": iso(fields.pop("end", None) or start + timedelta(hours=3)),
+        "capacity": 25,
+        "facilitators": [email("facilitator")],
+    }
+    data.update(fields)
+    return data
+
+
+@pytest.fixture
+def client(sender: Sender, topic_log: TopicLog) -> Client:
+    return Client(sender, topic_log)
+
+
+def utc(at: datetime) -> datetime:
+    return at.astimezone(UTC)
