@@ -46,15 +46,27 @@ class EnvelopeError(Exception):
 
 
 def decode_headers(raw: tuple[tuple[str, bytes], ...] | list[tuple[str, bytes]]) -> dict[str, str]:
-    """Header bytes as UTF-8 text; the first of a repeated name wins. Undecodable values are an EnvelopeError."""
+    """Header bytes as UTF-8 text; the first of a repeated name wins.
+
+    A value that is not UTF-8 is an EnvelopeError, raised only after the others are read, so
+    that a readable ``ce_id`` and ``ce_type`` still let the sender be told why.
+    """
     headers: dict[str, str] = {}
+    broken: list[str] = []
     for name, value in raw:
-        if name in headers:
+        if name in headers or name in broken:
             continue
         try:
             headers[name] = value.decode("utf-8") if value is not None else ""
-        except UnicodeDecodeError as error:
-            raise EnvelopeError("invalid_header", f"header {name} is not UTF-8") from error
+        except UnicodeDecodeError:
+            broken.append(name)
+    if broken:
+        raise EnvelopeError(
+            "invalid_header",
+            f"header(s) not UTF-8: {', '.join(broken)}",
+            headers.get("ce_id") or None,
+            headers.get("ce_type") or None,
+        )
     return headers
 
 

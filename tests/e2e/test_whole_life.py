@@ -103,7 +103,7 @@ async def test_an_application_lives_from_invitation_to_approval_across_the_three
     handlers = await topic_log.wait_for(
         lambda r: (
             r.topic == NOTIFICATIONS
-            and r.causation_id == ready.ce_id
+            and r.causation_id == recorded.ce_id
             and r.data["recipient"].get("role") == "case-handlers"
         )
     )

@@ -8,6 +8,7 @@ import asyncpg
 import pytest
 
 from shared import migrate
+from shared.cli.database import migrations_folder
 from shared.db import connect
 from tests.support.probe.app import __file__ as probe_file
 from tests.support.system import System
@@ -16,7 +17,8 @@ from tests.support.system import System
 async def test_the_applications_role_cannot_read_the_funding_schema(system: System) -> None:
     funding = await connect(system.dsn("funding"), schema="funding", service="test")
     try:
-        await migrate.migrate(funding, schema="funding", components=[("messaging", migrate.MESSAGING_MIGRATIONS)])
+        components = [("messaging", migrate.MESSAGING_MIGRATIONS), ("funding", migrations_folder("funding"))]
+        await migrate.migrate(funding, schema="funding", components=components)
     finally:
         await funding.close()
 

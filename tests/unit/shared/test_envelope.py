@@ -87,3 +87,10 @@ def test_built_headers_read_back_unchanged() -> None:
 )
 def test_the_organisation_number_is_checked_with_its_mod11_digit(number: str, valid: bool) -> None:
     assert organisation_number_is_valid(number) is valid
+
+
+def test_one_broken_header_still_leaves_the_id_and_type_readable_for_a_refusal() -> None:
+    raw = [(k, v.encode()) for k, v in GOOD.items() if k != "ce_source"] + [("ce_source", b"\xff")]
+    with pytest.raises(EnvelopeError) as caught:
+        decode_headers(raw)
+    assert (caught.value.code, caught.value.ce_id, caught.value.ce_type) == ("invalid_header", "c-1", GOOD["ce_type"])
