@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
@@ -194,7 +195,7 @@ class Driver:
     # set-up
 
     async def allocate_budget(self, amount: int) -> None:
-        year = datetime.now(UTC).astimezone().year
+        year = datetime.now(ZoneInfo("Europe/Oslo")).year  # the programme year decisions will fall in
         data = {"allocation_id": str(uuid.uuid4()), "programme_year": year, "amount_nok": amount, "source": "bench"}
         await self.send(FUNDING_COMMANDS, "funding.AllocateBudget.v1", f"budget-{year}", data)
 

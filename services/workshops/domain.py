@@ -39,6 +39,8 @@ ALREADY_REGISTERED: Final = "already_registered"
 INVALID_ORGANISATION_NUMBER: Final = "invalid_organisation_number"
 UNKNOWN_REGISTRATION: Final = "unknown_registration"
 WORKSHOP_NOT_STARTED: Final = "workshop_not_started"
+# Beyond the contract's list: a RecordAttendance that would state no new fact still gets its one answer.
+ATTENDANCE_ALREADY_RECORDED: Final = "attendance_already_recorded"
 
 Placement = Literal["confirmed", "waitlisted"]
 
@@ -353,6 +355,14 @@ def attendance_refusals(workshop: Workshop | None, *, now: datetime, unknown: Se
         for i, registration_id in enumerate(unknown)
     ]
     return reasons
+
+
+def nothing_new_attended() -> Reason:
+    return Reason(
+        code=ATTENDANCE_ALREADY_RECORDED,
+        field="attended",
+        message="each registration listed already has its attendance recorded or holds no confirmed seat",
+    )
 
 
 def unknown_registration() -> Reason:

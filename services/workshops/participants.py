@@ -185,6 +185,10 @@ async def record_attendance(
     marked = await repo.record_attendance(
         conn, workshop_id=workshop.workshop_id, registration_ids=attended, at=attended_at
     )
+    if not marked:
+        # Nothing new to state: the command still gets its one answer, without repeating a fact.
+        out.reject([domain.nothing_new_attended()])
+        return
     for registration_id in attended:
         if registration_id in marked:
             out.emit(
