@@ -38,7 +38,12 @@ class Options:
 
 
 def progress(label: str) -> Any:
+    last: list[tuple[int, int]] = []
+
     def show(done: int, total: int) -> None:
+        if last and last[-1] == (done, total):
+            return  # redraw only what changed
+        last.append((done, total))
         width = 30
         filled = int(width * done / max(1, total))
         sys.stderr.write(f"\r  {label:24} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
