@@ -22,8 +22,14 @@ async def invite_to_clarification(
         log.info("invitation.skipped_attended", application_id=str(event.application_id))
         return
     after = msg.envelope.time
-    upcoming = await repo.upcoming_clarification_workshops(conn, after=after, until=after + policy.invitation_horizon)
-    listed = domain.invitation_order(upcoming, lead_cluster=event.lead_cluster)[: policy.invitation_max_workshops]
+    upcoming = await repo.upcoming_clarification_workshops(
+        conn,
+        after=after,
+        until=after + policy.invitation_horizon,
+        lead_cluster=event.lead_cluster,
+        limit=policy.invitation_max_workshops,
+    )
+    listed = domain.invitation_order(upcoming, lead_cluster=event.lead_cluster)
     notices.invite_applicant(
         out,
         application_id=event.application_id,

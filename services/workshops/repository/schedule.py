@@ -169,13 +169,18 @@ async def set_capacity(conn: Connection, *, workshop_id: UUID, capacity: int) ->
 
 
 async def upcoming_clarification_workshops(
-    conn: Connection, *, after: datetime, until: datetime
+    conn: Connection, *, after: datetime, until: datetime, lead_cluster: str, limit: int
 ) -> list[domain.Workshop]:
+    """At most `limit`, the lead cluster's first: the database orders and cuts, so the cost stays flat as
+    the calendar fills."""
     rows = await conn.fetch(
         f"""SELECT {_WORKSHOP_COLUMNS} FROM workshops
             WHERE kind = 'clarification' AND cancelled_at IS NULL AND starts_at > $1 AND starts_at <= $2
-            ORDER BY starts_at""",
+            ORDER BY hosting_cluster <> $3, starts_at, workshop_id
+            LIMIT $4""",
         after,
         until,
+        lead_cluster,
+        limit,
     )
     return [_workshop(row) for row in rows]
