@@ -54,9 +54,16 @@ async def create_pool(dsn: str, *, schema: str, service: str, min_size: int, max
     return pool
 
 
-async def connect(dsn: str, *, schema: str, service: str) -> asyncpg.Connection:
-    """A dedicated connection outside the pool: for session-level advisory locks and LISTEN."""
-    return await asyncpg.connect(dsn, server_settings={"search_path": search_path(schema), "application_name": service})
+async def connect(dsn: str, *, schema: str, service: str, durable_commits: bool = True) -> asyncpg.Connection:
+    """A dedicated connection outside the pool: for session-level advisory locks and LISTEN.
+
+    ``durable_commits=False`` lets commits return before their WAL is flushed: only for writes
+    that may be lost in a crash because they are redone anyway (the relay's sent marks).
+    """
+    settings = {"search_path": search_path(schema), "application_name": service}
+    if not durable_commits:
+        settings["synchronous_commit"] = "off"
+    return await asyncpg.connect(dsn, server_settings=settings)
 
 
 def search_path(schema: str) -> str:

@@ -43,7 +43,10 @@ class ServiceSettings(BaseSettings):
     kafka_topic_partitions: int = Field(default=6, ge=1)
 
     consumer_max_records: int = Field(default=200, ge=1, le=10_000)
-    consumer_batch_timeout_ms: int = Field(default=100, ge=1)
+    # faststream's batch subscriber waits this long for records and, when none came, sleeps this
+    # long again before the next poll: a record arriving in that sleep waits for it. Short keeps
+    # command-to-event latency low at moderate load (measured by `make bench`, see ADR 3).
+    consumer_batch_timeout_ms: int = Field(default=10, ge=1)
     handler_max_attempts: int = Field(
         default=5, ge=1, description="attempts for a message whose handler fails with an error that is not passing"
     )
