@@ -22,48 +22,61 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
-    environment: Literal["local", "production"] = "local"
+    environment: Literal["local", "production"] = Field(
+        default="local", description="production refuses local-development passwords and plaintext Kafka"
+    )
 
     database_dsn: SecretStr = Field(
         description="Postgres DSN of the service's own role, e.g. postgresql://funding:pw@host:5432/programme",
     )
     database_schema: str = Field(default="", description="defaults to the service name")
-    database_pool_min: int = Field(default=2, ge=1)
-    database_pool_max: int = Field(default=10, ge=1)
+    database_pool_min: int = Field(default=2, ge=1, description="connections kept open")
+    database_pool_max: int = Field(default=10, ge=1, description="connections at most")
 
-    kafka_bootstrap_servers: str = "127.0.0.1:9092"
-    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] = "SCRAM-SHA-512"
-    kafka_sasl_username: str | None = None
-    kafka_sasl_password: SecretStr | None = None
-    kafka_ssl_cafile: str | None = None
-    kafka_ssl_certfile: str | None = None
-    kafka_ssl_keyfile: str | None = None
+    kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092", description="host:port[,host:port]")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="SASL_SSL or SSL in production"
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] = Field(
+        default="SCRAM-SHA-512", description="with SASL_PLAINTEXT or SASL_SSL"
+    )
+    kafka_sasl_username: str | None = Field(default=None, description="the service's Kafka user")
+    kafka_sasl_password: SecretStr | None = Field(default=None, description="its password (a secret)")
+    kafka_ssl_cafile: str | None = Field(default=None, description="CA bundle that signed the brokers' certificates")
+    kafka_ssl_certfile: str | None = Field(default=None, description="client certificate, for mutual TLS")
+    kafka_ssl_keyfile: str | None = Field(default=None, description="its private key")
     kafka_group_id: str = Field(default="", description="defaults to the service name")
-    kafka_topic_partitions: int = Field(default=6, ge=1)
 
-    consumer_max_records: int = Field(default=200, ge=1, le=10_000)
+    consumer_max_records: int = Field(default=200, ge=1, le=10_000, description="records per batch transaction")
     # faststream's batch subscriber waits this long for records and, when none came, sleeps this
     # long again before the next poll: a record arriving in that sleep waits for it. Short keeps
     # command-to-event latency low at moderate load (measured by `make bench`, see ADR 3).
-    consumer_batch_timeout_ms: int = Field(default=10, ge=1)
+    consumer_batch_timeout_ms: int = Field(default=10, ge=1, description="wait for records, and pause after none")
     handler_max_attempts: int = Field(
         default=5, ge=1, description="attempts for a message whose handler fails with an error that is not passing"
     )
-    retry_backoff_max_s: float = Field(default=5.0, gt=0)
+    retry_backoff_max_s: float = Field(
+        default=5.0, gt=0, description="longest pause between retries of a passing fault"
+    )
 
-    relay_poll_interval_s: float = Field(default=0.05, gt=0)
-    relay_batch_size: int = Field(default=500, ge=1)
-    outbox_retention_hours: float = Field(default=168.0, gt=0)
+    relay_poll_interval_s: float = Field(
+        default=0.05, gt=0, description="outbox poll for rows other replicas wrote (own commits wake it)"
+    )
+    relay_batch_size: int = Field(default=500, ge=1, description="outbox rows per publish")
+    outbox_retention_hours: float = Field(default=168.0, gt=0, description="how long sent rows are kept")
 
-    http_host: str = "0.0.0.0"  # noqa: S104 - a container's probes reach it from outside
-    http_port: int = Field(default=8080, ge=1, le=65535)
+    http_host: str = Field(default="0.0.0.0", description="address the HTTP server binds")  # noqa: S104 - probes come from outside
+    http_port: int = Field(default=8080, ge=1, le=65535, description="health, metrics and AsyncAPI")
 
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="one line per message at INFO"
+    )
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto", description="auto: console on a terminal, JSON lines otherwise"
+    )
 
     # Fail points make a test able to kill the process at an exact spot; empty in production.
-    failpoints: str = ""
+    failpoints: str = Field(default="", description="tests only: where to die (after_db_commit, after_kafka_send)")
 
     @model_validator(mode="after")
     def _refuse_local_secrets_in_production(self) -> ServiceSettings:

@@ -166,7 +166,8 @@ def test_keda_scales_on_the_lag_of_the_service_group_and_topics(documents: list[
     code_groups = {s["group_id"] for s in consumed}
     group = env.get(f"{prefix}KAFKA_GROUP_ID") or code_groups.pop()
     assert not code_groups, f"{service} subscribes in more than one consumer group"
-    partitions = int(env[f"{prefix}KAFKA_TOPIC_PARTITIONS"])
+    job = by_kind(documents, "Job")["programme-init"]["spec"]["template"]["spec"]["containers"][0]
+    partitions = int(container_env(job, documents)["PROGRAMME_TOPIC_PARTITIONS"])
 
     assert scaled["scaleTargetRef"]["name"] == service
     assert scaled["minReplicaCount"] >= MIN_REPLICAS
@@ -183,16 +184,6 @@ def test_keda_scales_on_the_lag_of_the_service_group_and_topics(documents: list[
         authentication = by_kind(documents, "TriggerAuthentication")[trigger["authenticationRef"]["name"]]
         parameters = {ref["parameter"] for ref in authentication["spec"]["secretTargetRef"]}
         assert {"username", "password", "ca"} <= parameters
-
-
-def test_topics_are_created_with_the_partitions_the_services_expect(documents: list[dict[str, Any]]) -> None:
-    job_env = container_env(
-        by_kind(documents, "Job")["programme-init"]["spec"]["template"]["spec"]["containers"][0], documents
-    )
-    for service in SERVICES:
-        deployment_env = container_env(_container(by_kind(documents, "Deployment")[service]), documents)
-        prefix = env_prefix(service_settings()[service])
-        assert deployment_env[f"{prefix}KAFKA_TOPIC_PARTITIONS"] == job_env["PROGRAMME_TOPIC_PARTITIONS"]
 
 
 def test_init_job_creates_topics_then_bootstraps_then_migrates(documents: list[dict[str, Any]]) -> None:
