@@ -57,7 +57,8 @@ async def story(bootstrap: str) -> int:
         if headers.get("ce_correlationid") not in driver.sent:
             return
         service = topic.split(".", maxsplit=1)[0] if not topic.startswith("programme.") else "notify"
-        key = (headers.get("ce_subject") or "")[:8]
+        # A notification is keyed by its recipient's e-mail: show what it is about instead.
+        key = str(data.get("about") if topic.startswith("programme.") else headers.get("ce_subject") or "")[:8]
         print(f"{time.monotonic() - started:6.2f}s  {service:12} {key:8}  {describe(headers.get('ce_type', ''), data)}")
 
     driver = Driver(bootstrap, on_record=show)
