@@ -61,8 +61,8 @@ async def throughput(running: RunningSystem, chains: int) -> dict[str, Any]:
     await driver.start()
     try:
         await driver.allocate_budget(chains * 800_000 * 4)
-        await driver.schedule_workshops(6, starts_in_s=4)
-        await asyncio.sleep(1)
+        await driver.schedule_workshops(6, starts_in_s=2)
+        await asyncio.sleep(2.5)  # the workshops have begun: attendance waits on no clock
         started = time.monotonic()
         for n in range(chains):
             await driver.begin(n)
@@ -276,7 +276,7 @@ async def main_async(options: Options) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--chains", type=int, default=400, help="chains in the throughput phase")
+    parser.add_argument("--chains", type=int, default=1000, help="chains in the throughput phase")
     parser.add_argument("--latency-seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=float, default=50.0, help="commands per second in the steady phase")
     parser.add_argument("--relay-rows", type=int, default=10_000)
