@@ -35,21 +35,10 @@ from shared.topics import (
     WORKSHOPS_EVENTS,
     dlq_topic,
 )
+from tests.support.ids import organisation_number
 
 REQUESTED_NOK = 800_000
 DLQ_TOPICS = tuple(dlq_topic(service) for service in SERVICES)
-_WEIGHTS = (3, 2, 7, 6, 5, 4, 3, 2)
-
-
-def organisation_number(rng: random.Random) -> str:
-    """A random organisation number with a valid mod-11 check digit."""
-    while True:
-        body = [rng.randint(0, 9) for _ in range(8)]
-        body[0] = rng.randint(8, 9)
-        remainder = sum(d * w for d, w in zip(body, _WEIGHTS, strict=True)) % 11
-        check = 0 if remainder == 0 else 11 - remainder
-        if check != 10:
-            return "".join(map(str, body)) + str(check)
 
 
 def submit_application(application_id: str, org: str, n: int, lead: str = "nce-raufoss") -> dict[str, Any]:

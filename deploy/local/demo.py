@@ -16,8 +16,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.chain import Driver, organisation_number, schedule_workshop, submit_application
+from bench.chain import Driver, schedule_workshop, submit_application
 from shared.topics import APPLICATIONS_COMMANDS, FUNDING_COMMANDS, WORKSHOPS_COMMANDS
+from tests.support.ids import organisation_number
 
 STORY_TIMEOUT_S = 60.0
 COMPANIES = (("Kongsberg Maritim Teknikk AS", "nce-systems-engineering"), ("Raufoss Presisjon AS", "nce-raufoss"))
@@ -84,7 +85,7 @@ async def story(bootstrap: str) -> int:
         driver.workshops.append((workshop_id, starts_at))
         apps = []
         for n, (company, lead) in enumerate(COMPANIES):
-            application_id, org = str(uuid.uuid4()), organisation_number(driver._rng)  # noqa: SLF001
+            application_id, org = str(uuid.uuid4()), organisation_number()
             submit = submit_application(application_id, org, n, lead=lead)
             submit["applicant"]["name"] = company
             await driver.send(APPLICATIONS_COMMANDS, "applications.SubmitApplication.v1", application_id, submit)

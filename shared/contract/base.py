@@ -27,13 +27,18 @@ ORGANISATION_NUMBER_PATTERN = re.compile(r"^[0-9]{9}$")
 _MOD11_WEIGHTS = (3, 2, 7, 6, 5, 4, 3, 2)
 
 
+def mod11_check_digit(first_eight: str) -> int | None:
+    """The check digit for the first eight digits (weights 3 2 7 6 5 4 3 2); None when no digit can be valid."""
+    remainder = sum(int(digit) * weight for digit, weight in zip(first_eight, _MOD11_WEIGHTS, strict=True)) % 11
+    check = 0 if remainder == 0 else 11 - remainder
+    return None if check == 10 else check  # noqa: PLR2004 - 10 means no valid check digit exists
+
+
 def organisation_number_is_valid(number: str) -> bool:
-    """Norway's 9-digit organisation number: the last digit is a mod-11 check over weights 3 2 7 6 5 4 3 2."""
+    """Norway's 9-digit organisation number: the last digit is a mod-11 check digit."""
     if not ORGANISATION_NUMBER_PATTERN.fullmatch(number):
         return False
-    remainder = sum(int(digit) * weight for digit, weight in zip(number[:8], _MOD11_WEIGHTS, strict=True)) % 11
-    check = 0 if remainder == 0 else 11 - remainder
-    return check != 10 and check == int(number[8])  # noqa: PLR2004 - 10 means no valid check digit exists
+    return mod11_check_digit(number[:8]) == int(number[8])
 
 
 class Message(BaseModel):

@@ -20,8 +20,9 @@ import asyncpg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.chain import organisation_number, schedule_workshop, submit_application
+from bench.chain import schedule_workshop, submit_application
 from shared.contract.schemas import contract_models
+from tests.support.ids import organisation_number
 from tests.support.kafka import Record, Sender, TopicLog, command_headers
 from tests.support.processes import ServiceProcess
 

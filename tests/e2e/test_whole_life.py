@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from bench.chain import organisation_number, schedule_workshop, submit_application
+from bench.chain import schedule_workshop, submit_application
 from shared.topics import (
     APPLICATIONS_COMMANDS,
     APPLICATIONS_EVENTS,
@@ -19,6 +19,7 @@ from shared.topics import (
     WORKSHOPS_COMMANDS,
     WORKSHOPS_EVENTS,
 )
+from tests.support.ids import organisation_number
 from tests.support.kafka import Record, Sender, TopicLog
 from tests.support.processes import ServiceProcess
 

@@ -9,7 +9,6 @@ remembered per organisation number for good.
 from __future__ import annotations
 
 import json
-import random
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from shared.contract.applications import PUBLISHED
 from shared.contract.base import CommandRejected, NotificationRequested
 from shared.envelope import build_headers
 from shared.topics import APPLICATIONS_COMMANDS, APPLICATIONS_EVENTS, FUNDING_EVENTS, NOTIFICATIONS, WORKSHOPS_EVENTS
+from tests.support.ids import organisation_number
 from tests.support.kafka import Record, Sender, TopicLog
 from tests.support.processes import ServiceProcess
 from tests.support.system import System
@@ -36,7 +36,6 @@ GRANTED = "funding.FundingGranted.v1"
 DECLINED = "funding.FundingDeclined.v1"
 DLQ = "applications.dlq.v1"
 
-_MOD11_WEIGHTS = (3, 2, 7, 6, 5, 4, 3, 2)
 _MODELS = {model.ce_type: model for model in PUBLISHED}
 
 
@@ -47,16 +46,6 @@ async def applications(system: System) -> AsyncIterator[ServiceProcess]:
     await proc.wait_ready()
     yield proc
     proc.stop()
-
-
-def organisation_number() -> str:
-    """A fresh, valid Norwegian organisation number (mod-11 check digit)."""
-    while True:
-        body = [random.randint(0, 9) for _ in range(8)]
-        remainder = sum(d * w for d, w in zip(body, _MOD11_WEIGHTS, strict=True)) % 11
-        check = 0 if remainder == 0 else 11 - remainder
-        if check != 10:
-            return "".join(map(str, body)) + str(check)
 
 
 def submission(organisation: str | None = None, **changes: Any) -> dict[str, Any]:

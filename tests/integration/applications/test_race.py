@@ -22,7 +22,8 @@ from shared.contract.applications import SubmitApplication
 from shared.db import Connection, connect, create_pool
 from shared.outbox import Recorder
 from shared.settings import DEFAULT_CLUSTERS
-from tests.integration.applications.conftest import Portal, organisation_number, submission
+from tests.integration.applications.conftest import Portal, submission
+from tests.support.ids import organisation_number
 from tests.support.processes import ServiceProcess
 from tests.support.system import System
 

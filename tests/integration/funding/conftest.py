@@ -20,6 +20,7 @@ import pytest
 
 from shared.envelope import build_headers
 from shared.topics import APPLICATIONS_EVENTS, FUNDING_COMMANDS, FUNDING_EVENTS, NOTIFICATIONS
+from tests.support.ids import organisation_number
 from tests.support.kafka import Record, Sender, TopicLog
 from tests.support.processes import ServiceProcess
 from tests.support.system import System
@@ -31,8 +32,6 @@ WITHDRAWN = "applications.ApplicationWithdrawn.v1"
 APPLICATIONS_SOURCE = "/programme/applications"
 FUNDING_DLQ = "funding.dlq.v1"
 THRESHOLD = "funding.BudgetThresholdCrossed.v1"
-
-_MOD11_WEIGHTS = (3, 2, 7, 6, 5, 4, 3, 2)
 
 
 def funding_process(system: System, **env: str) -> ServiceProcess:
@@ -46,16 +45,6 @@ async def funding(system: System) -> AsyncIterator[ServiceProcess]:
     await proc.wait_ready()
     yield proc
     proc.stop()
-
-
-def organisation_number() -> str:
-    """A fresh, valid Norwegian organisation number (mod-11 check digit)."""
-    while True:
-        body = [random.randint(0, 9) for _ in range(8)]
-        remainder = sum(d * w for d, w in zip(body, _MOD11_WEIGHTS, strict=True)) % 11
-        check = 0 if remainder == 0 else 11 - remainder
-        if check != 10:
-            return "".join(map(str, body)) + str(check)
 
 
 _taken_years: set[int] = set()

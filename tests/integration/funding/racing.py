@@ -14,7 +14,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.partitioner import murmur2
 
 from shared.topics import APPLICATIONS_EVENTS, FUNDING_COMMANDS
-from tests.integration.funding.conftest import Application, answer, decide, in_year, organisation_number
+from tests.integration.funding.conftest import Application, answer, decide, in_year
+from tests.support.ids import organisation_number
 from tests.support.kafka import Sender, TopicLog
 from tests.support.processes import ServiceProcess
 

@@ -18,11 +18,11 @@ from tests.integration.funding.conftest import (
     is_event,
     make_ready,
     notifications,
-    organisation_number,
     rejection_codes,
     send_application_event,
     withdraw,
 )
+from tests.support.ids import organisation_number
 from tests.support.kafka import Sender, TopicLog
 from tests.support.processes import ServiceProcess
 

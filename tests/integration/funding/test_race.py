@@ -18,7 +18,6 @@ from tests.integration.funding.conftest import (
     funding_process,
     in_year,
     make_ready,
-    organisation_number,
 )
 from tests.integration.funding.racing import (
     PARTITIONS,
@@ -28,6 +27,7 @@ from tests.integration.funding.racing import (
     id_on_partition,
     wait_for_waiting_transactions,
 )
+from tests.support.ids import organisation_number
 from tests.support.kafka import Record, Sender, TopicLog
 from tests.support.processes import ServiceProcess
 from tests.support.system import System

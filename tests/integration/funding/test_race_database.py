@@ -25,7 +25,8 @@ from shared import migrate
 from shared.contract.funding import AllocateBudget, DecideFunding, FundingCaseOpened
 from shared.db import Connection, connect, create_pool
 from shared.outbox import Recorder
-from tests.integration.funding.conftest import assert_books_balance, fresh_years, in_year, organisation_number
+from tests.integration.funding.conftest import assert_books_balance, fresh_years, in_year
+from tests.support.ids import organisation_number
 from tests.support.system import System
 
 MIGRATIONS = Path(funding.__file__).parent / "migrations"

@@ -22,7 +22,6 @@ from tests.integration.funding.conftest import (
     in_year,
     is_event,
     make_ready,
-    organisation_number,
 )
 from tests.integration.funding.racing import (
     PARTITIONS,
@@ -32,6 +31,7 @@ from tests.integration.funding.racing import (
     start_group_at_end,
     wait_for_waiting_transactions,
 )
+from tests.support.ids import organisation_number
 from tests.support.kafka import Sender, TopicLog
 from tests.support.system import System
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,17 +18,6 @@ from tests.support.system import System
 
 OSLO = ZoneInfo("Europe/Oslo")
 DLQ = "workshops.dlq.v1"
-_WEIGHTS = (3, 2, 7, 6, 5, 4, 3, 2)
-
-
-def organisation_number() -> str:
-    """A random organisation number with a valid mod-11 check digit."""
-    while True:
-        digits = [random.randint(0, 9) for _ in range(8)]
-        remainder = sum(d * w for d, w in zip(digits, _WEIGHTS, strict=True)) % 11
-        check = 0 if remainder == 0 else 11 - remainder
-        if check != 10:
-            return "".join(map(str, digits)) + str(check)
 
 
 def email(label: str = "p") -> str:

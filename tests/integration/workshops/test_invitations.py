@@ -15,7 +15,8 @@ import asyncpg
 import pytest
 
 from shared.topics import APPLICATIONS_EVENTS, NOTIFICATIONS
-from tests.integration.workshops.conftest import OSLO, Client, email, organisation_number
+from tests.integration.workshops.conftest import OSLO, Client, email
+from tests.support.ids import organisation_number
 from tests.support.kafka import Record
 
 pytestmark = pytest.mark.usefixtures("workshops_service")

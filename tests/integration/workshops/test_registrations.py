@@ -9,7 +9,8 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from tests.integration.workshops.conftest import Client, email, morning, organisation_number
+from tests.integration.workshops.conftest import Client, email, morning
+from tests.support.ids import organisation_number
 from tests.support.processes import ServiceProcess
 
 pytestmark = pytest.mark.usefixtures("workshops_service")
