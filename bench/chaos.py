@@ -200,8 +200,9 @@ async def invariants(running: RunningSystem, driver: Driver) -> dict[str, Any]:
                FROM funding.budgets b WHERE b.programme_year = $1""",
             programme_year(),
         )
-        overspent = sum(max(0, -row["remaining_nok"]) for row in budget)
-        budget_mismatch = sum(abs(row["remaining_nok"] - row["expected"]) for row in budget)
+        # sums come back as numeric: whole NOK as int again
+        overspent = int(sum(max(0, -row["remaining_nok"]) for row in budget))
+        budget_mismatch = int(sum(abs(row["remaining_nok"] - row["expected"]) for row in budget))
         seats = await _overbooked_seats(conn)
         facilitators = await _facilitator_overlaps(conn)
     finally:

@@ -11,6 +11,8 @@ batch's commit move the offset past this one.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import structlog
-from aiokafka import ConsumerRecord
+from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
 
@@ -35,6 +37,7 @@ log = get_logger(__name__)
 
 DataT = TypeVar("DataT", bound=Message)
 _MAX_REASONS = 25
+_REVOKE_WAIT_S = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,16 +101,23 @@ class Consumer:
         self._runtime = runtime
         self._subscription = subscription
         self._service = runtime.service
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.listener = FinishBeforeRevoke(self._idle)
 
     async def handle(self, message: KafkaMessage) -> None:
         """faststream's handler for a batch subscriber with manual acknowledgement."""
         raw = message.raw_message
         records: tuple[ConsumerRecord[bytes, bytes], ...] = raw if isinstance(raw, tuple) else (raw,)
-        await self.process(records)
+        self._idle.clear()
         try:
-            await message.ack()
-        except Exception as error:  # noqa: BLE001 - a rebalance took the partitions: the next owner redelivers, the inbox absorbs
-            log.warning("offset.commit_failed", error=type(error).__name__, detail=str(error)[:300])
+            await self.process(records)
+            try:
+                await message.ack()
+            except Exception as error:  # noqa: BLE001 - the partitions went: the next owner redelivers, the inbox absorbs
+                log.warning("offset.commit_failed", error=type(error).__name__, detail=str(error)[:300])
+        finally:
+            self._idle.set()
 
     async def process(self, records: tuple[ConsumerRecord[bytes, bytes], ...]) -> None:
         started = time.perf_counter()
@@ -269,6 +279,25 @@ class Consumer:
 
     def _count(self, record: ConsumerRecord[bytes, bytes], ce_type: str, outcome: str) -> None:
         self._runtime.metrics.messages_in.labels(self._service, record.topic, ce_type, outcome).inc()
+
+
+class FinishBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
+    """On a rebalance, the batch in hand finishes and commits before its partitions go.
+
+    Without it a replica joining or leaving (a clean rolling restart) revokes partitions from
+    the others in the middle of a batch: that batch's commit fails and the next owner reads it
+    again. The wait is bounded, so a batch retrying a passing fault cannot hold up the group.
+    """
+
+    def __init__(self, idle: asyncio.Event) -> None:
+        self._idle = idle
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:  # noqa: ARG002
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), _REVOKE_WAIT_S)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        pass
 
 
 def _fields(item: _Work) -> dict[str, Any]:

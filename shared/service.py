@@ -103,6 +103,7 @@ def _subscribe(broker: KafkaBroker, runtime: Runtime, spec: ServiceSpec) -> None
             max_poll_interval_ms=300_000,
             # Our reader parses every record itself, strictly; faststream decoding the body or the
             # headers first would raise on a broken one before our handler could dead-letter it.
+            listener=consumer.listener,
             parser=_parse_with_raw_records,
             decoder=_leave_undecoded,
             title=f"{spec.name}:{subscription.topic}",
