@@ -39,10 +39,12 @@ async def test_an_application_lives_from_invitation_to_approval_across_the_three
     submission = submit_application(application_id, org, 1, lead="nce-raufoss")
     contact = submission["applicant"]["contact"]["email"]
 
-    # A budget, and a clarification workshop that starts in a few seconds.
+    # A budget, and a clarification workshop that starts soon.
     allocation = {"allocation_id": str(uuid.uuid4()), "programme_year": year, "amount_nok": 10_000_000, "source": "e2e"}
     allocated = await sender.send(FUNDING_COMMANDS, "funding.AllocateBudget.v1", f"budget-{year}", allocation)
-    starts_at = datetime.now(UTC) + timedelta(seconds=5)
+    # Far enough ahead to still be upcoming when the submission is handled, even right after
+    # the services joined their consumer groups.
+    starts_at = datetime.now(UTC) + timedelta(seconds=15)
     scheduled = await sender.send(
         WORKSHOPS_COMMANDS, "workshops.ScheduleWorkshop.v1", workshop_id, schedule_workshop(workshop_id, 1, starts_at)
     )
