@@ -9,6 +9,7 @@ from pathlib import Path
 
 import asyncpg
 
+from shared.db import connect
 from shared.logging import get_logger
 
 MESSAGING_MIGRATIONS = Path(__file__).parent / "migrations"
@@ -116,6 +117,17 @@ async def migrate(conn: asyncpg.Connection, *, schema: str, components: list[tup
         return done
     finally:
         await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", f"migrate:{schema}")
+
+
+async def migrate_service(dsn: str, *, service: str, migrations: Path, schema: str | None = None) -> list[Migration]:
+    """As the service's own role: the messaging tables and the service's migrations, on a connection of their own."""
+    schema_name = schema or service
+    conn = await connect(dsn, schema=schema_name, service=f"{service}-migrate")
+    try:
+        components = [("messaging", MESSAGING_MIGRATIONS), (service, migrations)]
+        return await migrate(conn, schema=schema_name, components=components)
+    finally:
+        await conn.close()
 
 
 def _refuse_unknown(applied: dict[tuple[str, int], str], wanted: dict[str, list[Migration]], schema: str) -> None:

@@ -20,7 +20,7 @@ from faststream.specification import AsyncAPI
 from shared import failpoints, migrate
 from shared.consumer import Consumer, Subscription
 from shared.contract.base import Event
-from shared.db import connect, create_pool, is_transient
+from shared.db import create_pool, is_transient
 from shared.http import health_routes
 from shared.kafka import make_broker, make_producer
 from shared.logging import configure_logging, get_logger
@@ -152,15 +152,7 @@ async def _start_runtime(runtime: Runtime, spec: ServiceSpec, tasks: list[asynci
     backoff = Backoff(max_s=settings.retry_backoff_max_s)
     while True:  # the database may still be starting: wait for it rather than crash-loop
         try:
-            conn = await connect(dsn, schema=schema, service=spec.name)
-            try:
-                await migrate.migrate(
-                    conn,
-                    schema=schema,
-                    components=[("messaging", migrate.MESSAGING_MIGRATIONS), (spec.name, spec.migrations)],
-                )
-            finally:
-                await conn.close()
+            await migrate.migrate_service(dsn, service=spec.name, schema=schema, migrations=spec.migrations)
             runtime.pool_or_none = await create_pool(
                 dsn,
                 schema=schema,

@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from shared import migrate
-from shared.db import connect
 from shared.topics import SERVICES
 
 
@@ -44,14 +43,8 @@ async def migrate_all(services: tuple[str, ...] = SERVICES) -> dict[str, int]:
     """As each service's own role: its migrations; returns how many were applied per service."""
     applied = {}
     for service in services:
-        conn = await connect(service_dsn(service), schema=service, service=f"{service}-migrate")
-        try:
-            done = await migrate.migrate(
-                conn,
-                schema=service,
-                components=[("messaging", migrate.MESSAGING_MIGRATIONS), (service, migrations_folder(service))],
-            )
-        finally:
-            await conn.close()
+        done = await migrate.migrate_service(
+            service_dsn(service), service=service, migrations=migrations_folder(service)
+        )
         applied[service] = len(done)
     return applied

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from shared import migrate
 from shared.cli.topics import ensure_topics
+from shared.db import create_pool
 from tests.support.processes import ServiceProcess, free_port
 
 SERVICE_MODULES = {"applications": "applications", "workshops": "workshops", "funding": "funding"}
@@ -35,6 +37,12 @@ class System:
                 await migrate.bootstrap(admin, service=service, password=service)
         finally:
             await admin.close()
+
+    async def migrated_pool(self, service: str, *, migrations: Path, max_size: int) -> asyncpg.Pool:
+        """Connections as the service's own role, on its schema migrated as the service would migrate it."""
+        dsn = self.dsn(service)
+        await migrate.migrate_service(dsn, service=service, migrations=migrations)
+        return await create_pool(dsn, schema=service, service=f"{service}-test", min_size=2, max_size=max_size)
 
     def dsn(self, service: str) -> str:
         return role_dsn(self.admin_dsn, service, service)

@@ -17,12 +17,12 @@ from applications import usecases
 from applications.upstream import AttendanceRecorded
 from applications.usecases import Cause
 
-from shared import migrate
 from shared.contract.applications import SubmitApplication
-from shared.db import Connection, connect, create_pool
+from shared.db import Connection
 from shared.outbox import Recorder
 from shared.settings import DEFAULT_CLUSTERS
-from tests.integration.applications.conftest import Portal, submission
+from tests.integration.applications.conftest import Portal
+from tests.support.applications import submission
 from tests.support.ids import organisation_number
 from tests.support.processes import ServiceProcess
 from tests.support.system import System
@@ -83,17 +83,7 @@ async def test_attendance_racing_submissions_completes_each_application_once_and
 @pytest.fixture(scope="module")
 async def pool(system: System) -> AsyncIterator[asyncpg.Pool]:
     """Connections as the applications role, on its migrated schema."""
-    dsn = system.dsn("applications")
-    conn = await connect(dsn, schema="applications", service="applications-test")
-    try:
-        await migrate.migrate(
-            conn,
-            schema="applications",
-            components=[("messaging", migrate.MESSAGING_MIGRATIONS), ("applications", MIGRATIONS)],
-        )
-    finally:
-        await conn.close()
-    pool = await create_pool(dsn, schema="applications", service="applications-test", min_size=2, max_size=4)
+    pool = await system.migrated_pool("applications", migrations=MIGRATIONS, max_size=4)
     yield pool
     await pool.close()
 

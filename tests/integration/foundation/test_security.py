@@ -15,12 +15,7 @@ from tests.support.system import System
 
 
 async def test_the_applications_role_cannot_read_the_funding_schema(system: System) -> None:
-    funding = await connect(system.dsn("funding"), schema="funding", service="test")
-    try:
-        components = [("messaging", migrate.MESSAGING_MIGRATIONS), ("funding", migrations_folder("funding"))]
-        await migrate.migrate(funding, schema="funding", components=components)
-    finally:
-        await funding.close()
+    await migrate.migrate_service(system.dsn("funding"), service="funding", migrations=migrations_folder("funding"))
 
     applications = await asyncpg.connect(system.dsn("applications"))
     try:

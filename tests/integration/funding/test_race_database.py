@@ -21,9 +21,8 @@ from funding import repository, usecases
 from funding.domain import Policy
 from funding.usecases import Cause
 
-from shared import migrate
 from shared.contract.funding import AllocateBudget, DecideFunding, FundingCaseOpened
-from shared.db import Connection, connect, create_pool
+from shared.db import Connection
 from shared.outbox import Recorder
 from tests.integration.funding.conftest import assert_books_balance, fresh_years, in_year
 from tests.support.ids import organisation_number
@@ -36,17 +35,7 @@ POLICY = Policy.default()
 @pytest.fixture(scope="module")
 async def pool(system: System) -> AsyncIterator[asyncpg.Pool]:
     """Connections as the funding role, on its migrated schema."""
-    dsn = system.dsn("funding")
-    conn = await connect(dsn, schema="funding", service="funding-test")
-    try:
-        await migrate.migrate(
-            conn,
-            schema="funding",
-            components=[("messaging", migrate.MESSAGING_MIGRATIONS), ("funding", MIGRATIONS)],
-        )
-    finally:
-        await conn.close()
-    pool = await create_pool(dsn, schema="funding", service="funding-test", min_size=2, max_size=12)
+    pool = await system.migrated_pool("funding", migrations=MIGRATIONS, max_size=12)
     yield pool
     await pool.close()
 
