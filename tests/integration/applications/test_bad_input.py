@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from shared.topics import APPLICATIONS_COMMANDS, WORKSHOPS_EVENTS
-from tests.integration.applications.conftest import ATTENDANCE, DLQ, SUBMIT, Portal, submission
+from tests.integration.applications.conftest import ATTENDANCE, DLQ, SUBMIT, Portal
+from tests.support.applications import submission
 from tests.support.kafka import command_headers
 
 CLARIFIED = "applications.ClarificationCompleted.v1"

@@ -31,6 +31,7 @@ from shared.contract.applications import (
     WithdrawApplication,
 )
 from shared.settings import DEFAULT_CLUSTERS
+from tests.support.applications import submission as valid_submission
 
 AT = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
 CLUSTERS = frozenset(DEFAULT_CLUSTERS)
@@ -39,28 +40,8 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def submission(**changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "application_id": str(uuid.uuid4()),
-        "applicant": {
-            "organisation_number": "974760673",
-            "name": "Kongsberg Maritim Teknikk AS",
-            "size": "small",
-            "contact": {"name": "Kari Nordmann", "email": "kari@example.no"},
-        },
-        "lead_cluster": "nce-systems-engineering",
-        "partner_clusters": ["nce-raufoss"],
-        "project_type": "company_project",
-        "title": "Digital twin for the machining line",
-        "why": "Our machining line loses a fifth of its capacity to unplanned stops.",
-        "what": [{"objective": "Fewer stops", "indicator": "unplanned stops per month", "target": "-50 %"}],
-        "how": None,
-        "focus_areas": ["system_innovation", "digitalisation"],
-        "budget": {"total_cost_nok": 2_000_000, "requested_nok": 800_000, "own_contribution_nok": 1_200_000},
-        "period": {"start": "2027-01-01", "end": "2027-12-31"},
-        "management_sponsor": {"name": "Ola Nordmann", "role": "CEO", "email": "ola@example.no"},
-    }
-    data.update(changes)
-    return data
+    """A valid SubmitApplication of one known company (a fixed organisation number keeps rules tests exact)."""
+    return valid_submission("974760673", **changes)
 
 
 def wire(model: type[M], data: dict[str, Any]) -> M:
