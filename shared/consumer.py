@@ -233,7 +233,9 @@ class Consumer:
                     incoming = Incoming(
                         item.envelope, item.data, item.record.topic, item.record.partition, item.record.offset
                     )
-                    await item.route.use_case(conn, incoming, recorder)
+                    # Whatever the use case logs carries the message's ids (never its key if an e-mail).
+                    with structlog.contextvars.bound_contextvars(**_fields(item)):
+                        await item.route.use_case(conn, incoming, recorder)
                 outcomes.append((item, "rejected" if recorder.rejected else "applied"))
                 rows.extend(recorder.rows)
             await outbox.write(conn, rows)
@@ -339,12 +341,3 @@ def _text(value: bytes | None) -> str | None:
     if value is None:
         return None
     return value.decode("utf-8", "replace")
-
-
-def bind_message_context(envelope: Envelope) -> None:
-    structlog.contextvars.bind_contextvars(
-        ce_id=envelope.id,
-        ce_type=envelope.type,
-        correlation_id=envelope.correlation_id,
-        causation_id=envelope.causation_id,
-    )
