@@ -101,7 +101,7 @@ class Recorder:
         )
         self._record(
             topic=NOTIFICATIONS,
-            key=notification.key(),
+            key=notification.record_key(),
             ce_type=NotificationRequested.ce_type,
             payload=notification.model_dump_json(),
         )

@@ -19,7 +19,6 @@ from shared.contract.funding import (
     FundingDeclined,
     FundingGranted,
     FundingReleased,
-    budget_key,
 )
 from shared.db import Connection
 from shared.logging import get_logger
@@ -88,7 +87,7 @@ async def allocate_budget(conn: Connection, out: Recorder, *, command: AllocateB
             remaining_nok=budget.remaining_nok,
             allocation_id=command.allocation_id,
         ),
-        key=budget_key(budget.programme_year),
+        key=AllocateBudget.key_from({"programme_year": budget.programme_year}),
     )
 
 
@@ -292,13 +291,13 @@ async def _thresholds(conn: Connection, out: Recorder, *, after: Budget, cause: 
             BudgetThresholdCrossed(
                 programme_year=year, remaining_nok=after.remaining_nok, threshold=threshold, total_nok=after.total_nok
             ),
-            key=budget_key(year),
+            key=AllocateBudget.key_from({"programme_year": year}),
         )
         out.notify(
             audience="staff",
             role=PROGRAMME_OFFICE,
             template=TEMPLATE_THRESHOLD,
-            about=budget_key(year),
+            about=AllocateBudget.key_from({"programme_year": year}),
             params={
                 "programme_year": year,
                 "threshold": threshold,

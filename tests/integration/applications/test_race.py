@@ -18,9 +18,9 @@ from applications.upstream import AttendanceRecorded
 from applications.usecases import Cause
 
 from shared.contract.applications import SubmitApplication
+from shared.contract.reference import CLUSTERS as DEFAULT_CLUSTERS
 from shared.db import Connection
 from shared.outbox import Recorder
-from shared.settings import DEFAULT_CLUSTERS
 from tests.integration.applications.conftest import Portal
 from tests.support.applications import submission
 from tests.support.ids import organisation_number

@@ -30,7 +30,7 @@ from shared.contract.applications import (
     SubmitApplication,
     WithdrawApplication,
 )
-from shared.settings import DEFAULT_CLUSTERS
+from shared.contract.reference import CLUSTERS as DEFAULT_CLUSTERS
 from tests.support.applications import submission as valid_submission
 
 AT = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
