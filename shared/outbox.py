@@ -7,11 +7,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from shared.contract.base import CommandRejected, Event, NotificationRequested, Reason, Recipient
 from shared.db import Connection
 from shared.envelope import build_headers
+from shared.outcome import Notice, Outcome
 from shared.topics import NOTIFICATIONS
 
 # Ids of recorded messages derive from what caused them, so that the same cause always names its
@@ -51,12 +52,21 @@ class Recorder:
     def derived_id(self, *parts: str) -> uuid.UUID:
         return uuid.uuid5(_NAMESPACE, "/".join((self.seed, *parts)))
 
-    def emit(self, event: Event, *, key: str) -> None:
-        self._record(topic=self.events_topic, key=key, ce_type=event.ce_type, payload=event.model_dump_json())
+    def record(self, outcome: Outcome[Any]) -> None:
+        """What a decision gives, in its order: the refusal first if it is one, then its events and notices."""
+        if outcome.refused:
+            self.reject(outcome.reasons)
+        for message in outcome.messages:
+            if isinstance(message, Notice):
+                self.notify(message)
+            else:
+                self.emit(message)
 
-    def emit_all(self, events: Sequence[tuple[Event, str]]) -> None:
-        for event, key in events:
-            self.emit(event, key=key)
+    def emit(self, event: Event) -> None:
+        """An event on the service's events topic, under the key its type gives it."""
+        self._record(
+            topic=self.events_topic, key=event.record_key(), ce_type=event.ce_type, payload=event.model_dump_json()
+        )
 
     def reject(self, reasons: Sequence[Reason]) -> None:
         """The command's one answer when a rule refuses it: every reason found."""
@@ -78,26 +88,17 @@ class Recorder:
             payload=rejection.model_dump_json(),
         )
 
-    def notify(
-        self,
-        *,
-        audience: Literal["staff", "applicant", "participant"],
-        template: str,
-        about: str,
-        params: dict[str, Any],
-        email: str | None = None,
-        role: str | None = None,
-        fact: str = "",
-    ) -> None:
+    def notify(self, notice: Notice) -> None:
         """A notification request; its id derives from the cause, the template, the recipient and the fact."""
-        recipient = Recipient(email=email, role=role)
+        template = notice.template
+        recipient = Recipient(email=notice.email, role=template.role)
         notification = NotificationRequested(
-            notification_id=self.derived_id("notify", template, email or role or "", fact),
-            audience=audience,
+            notification_id=self.derived_id("notify", template.name, notice.email or template.role or "", notice.fact),
+            audience=template.audience,
             recipient=recipient,
-            template=template,
-            params=params,
-            about=about,
+            template=template.name,
+            params=dict(notice.params),
+            about=notice.about,
         )
         self._record(
             topic=NOTIFICATIONS,
@@ -137,3 +138,8 @@ async def write(conn: Connection, rows: Sequence[OutboxRow]) -> None:
         [json.dumps(row.headers) for row in rows],
         [row.payload for row in rows],
     )
+
+
+async def forget_sent_to(conn: Connection, *, key: str) -> None:
+    """Sent rows keyed by this key (a person's e-mail: their notifications) go now rather than at retention."""
+    await conn.execute("DELETE FROM outbox WHERE lower(key) = lower($1) AND sent_at IS NOT NULL", key)

@@ -7,7 +7,12 @@ from typing import Annotated
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from funding.domain import DEFAULT_DE_MINIMIS_CAP_NOK, DEFAULT_LOW_THRESHOLD_PCT, DEFAULT_MAX_AID_INTENSITY_PCT, Policy
+from funding.domain.policy import (
+    DEFAULT_DE_MINIMIS_CAP_NOK,
+    DEFAULT_LOW_THRESHOLD_PCT,
+    DEFAULT_MAX_AID_INTENSITY_PCT,
+    Policy,
+)
 from shared.settings import ServiceSettings
 
 Percent = Annotated[int, Field(ge=0, le=100)]

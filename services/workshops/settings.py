@@ -8,7 +8,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
-from workshops.domain import Policy
+from workshops.domain.policy import Policy
 
 
 class WorkshopsSettings(ServiceSettings):
