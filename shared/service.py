@@ -16,7 +16,7 @@ from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
 from faststream.specification import AsyncAPI
 
-from shared import failpoints, migrate, scheduler
+from shared import failpoints, migrate, outbox, scheduler
 from shared.consumer import Consumer, Subscription
 from shared.db import create_pool, is_transient
 from shared.descriptor import Descriptor
@@ -198,7 +198,7 @@ async def _stop_runtime(runtime: Runtime, tasks: list[asyncio.Task[None]]) -> No
     if runtime.relay is not None and runtime.pool_or_none is not None:
         with contextlib.suppress(Exception):
             async with asyncio.timeout(5), runtime.pool.acquire() as conn:
-                while await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"):
+                while await outbox.unsent(conn):
                     runtime.relay.wake()
                     await asyncio.sleep(0.05)
     for task in tasks:

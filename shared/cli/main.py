@@ -200,7 +200,7 @@ async def _dlq_replay(args: argparse.Namespace, bootstrap: str, options: dict[st
 
 
 async def _outbox(args: argparse.Namespace, _: str, __: dict[str, Any]) -> int:
-    for backlog in await outbox.backlogs(args.admin_dsn):
+    for backlog in await outbox.backlogs(args.admin_dsn, SERVICES):
         oldest = backlog.oldest.isoformat() if backlog.oldest else "-"
         recent = backlog.sent_last_minute
         print(f"{backlog.service:13} unsent={backlog.unsent:<6} oldest={oldest:32} sent_last_minute={recent}")

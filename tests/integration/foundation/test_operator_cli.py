@@ -9,6 +9,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from shared.cli import outbox
 from shared.cli.main import build_parser, run
 from tests.integration.foundation.conftest import DLQ, applied_count, is_recorded, send_record
 from tests.support.kafka import Sender, TopicLog
@@ -60,3 +61,16 @@ async def test_a_dead_letter_is_replayed_once_the_cause_is_fixed(
     assert replayed == 0
     await topic_log.wait_for(is_recorded(item))
     assert await applied_count(admin_db, item) == 1
+
+
+async def test_the_outbox_backlog_counts_what_waits_and_what_went_out_in_the_last_minute(
+    probe: ServiceProcess, system: System, sender: Sender, topic_log: TopicLog
+) -> None:
+    item = uuid.uuid4()
+    await send_record(sender, item)
+    await topic_log.wait_for(is_recorded(item))
+    [backlog] = await outbox.backlogs(system.admin_dsn, ["probe", "no_such_schema"])
+    assert backlog.service == "probe"
+    assert backlog.sent_last_minute >= 1
+    assert backlog.unsent >= 0
+    assert (backlog.oldest is None) == (backlog.unsent == 0)
