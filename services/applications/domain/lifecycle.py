@@ -262,17 +262,23 @@ def approve(application: Application | None, *, amount_nok: int) -> Decision:
     """A grant decides an application that is ready for decision; anything else has moved on."""
     if application is None or application.status != "ready_for_decision":
         return NOTHING
-    approved = replace(application, status="approved", approved_nok=amount_nok)
     event = ApplicationApproved(application_id=application.application_id, amount_nok=amount_nok)
-    return Outcome(approved, (event, _to_applicant(approved, contract.APPROVED, amount_nok=amount_nok)))
+    approved = replace(application, status="approved", approved_nok=amount_nok)
+    return _decided(approved, event, contract.APPROVED, amount_nok=amount_nok)
 
 
 def decline(application: Application | None, *, reason: str) -> Decision:
     if application is None or application.status != "ready_for_decision":
         return NOTHING
-    declined = replace(application, status="declined", decline_reason=reason)
     event = ApplicationDeclined(application_id=application.application_id, reason=reason)
-    return Outcome(declined, (event, _to_applicant(declined, contract.DECLINED, reason=reason)))
+    return _decided(
+        replace(application, status="declined", decline_reason=reason), event, contract.DECLINED, reason=reason
+    )
+
+
+def _decided(application: Application, event: Event, template: Template, **params: Any) -> Decision:
+    """The funding's decision: its event, and the applicant told."""
+    return Outcome(application, (event, _to_applicant(application, template, **params)))
 
 
 # ready for decision

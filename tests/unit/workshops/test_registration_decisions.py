@@ -24,29 +24,16 @@ from shared.contract.workshops import (
     RegistrationCancelled,
 )
 from shared.outcome import Notice, Outcome
+from tests.unit.workshops.test_scheduling_rules import workshop as scheduled
 
 NOW = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
 POLICY = Policy(clusters=frozenset({"nce-raufoss"}))
 
 
 def workshop(**changes: Any) -> Workshop:
+    """A clarification workshop a week ahead, two seats, none taken."""
     start = NOW + timedelta(days=7)
-    base = Workshop(
-        workshop_id=uuid.uuid4(),
-        kind="clarification",
-        title="Why before how",
-        hosting_cluster="nce-raufoss",
-        town="Raufoss",
-        venue="Sal 2",
-        starts_at=start,
-        ends_at=start + timedelta(hours=6),
-        capacity=2,
-        seats_taken=0,
-        facilitators=("leif@nce-se.example",),
-        cancelled=False,
-        schedule_version=1,
-    )
-    return replace(base, **changes)
+    return scheduled(**{"starts_at": start, "ends_at": start + timedelta(hours=6), **changes})
 
 
 def registration(at: Workshop, status: registrations.Status = "waitlisted", **changes: Any) -> Registration:
