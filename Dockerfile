@@ -30,14 +30,16 @@ COPY shared/pyproject.toml shared/pyproject.toml
 COPY services/applications/pyproject.toml services/applications/pyproject.toml
 COPY services/workshops/pyproject.toml services/workshops/pyproject.toml
 COPY services/funding/pyproject.toml services/funding/pyproject.toml
+COPY programme/pyproject.toml programme/pyproject.toml
 RUN uv sync --frozen --no-dev --no-editable --no-install-workspace
 
 # Then the workspace members, installed as wheels (not editable): the venv alone is the
 # application, SQL migrations included (they are package data of each wheel).
 COPY shared shared
 COPY services services
+COPY programme programme
 RUN uv sync --frozen --no-dev --no-editable \
- && /opt/venv/bin/python -c "import applications, workshops, funding, shared.cli.main" \
+ && /opt/venv/bin/python -c "import applications, workshops, funding, programme" \
  && test -n "$(ls /opt/venv/lib/python3.11/site-packages/shared/migrations/*.sql)" \
  && for s in applications workshops funding; do \
         test -n "$(ls /opt/venv/lib/python3.11/site-packages/$s/migrations/*.sql)" || exit 1; \

@@ -25,7 +25,8 @@ from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
 
 from shared import dlq, failpoints, inbox, outbox
-from shared.contract.base import Message, Reason
+from shared.cause import Cause
+from shared.contract.base import Event, Message, Reason
 from shared.db import Connection, is_transient
 from shared.envelope import Envelope, EnvelopeError, decode_headers, read_envelope, type_service
 from shared.logging import get_logger
@@ -40,28 +41,29 @@ _MAX_REASONS = 25
 _REVOKE_WAIT_S = 20.0
 
 
-@dataclass(frozen=True, slots=True)
-class Incoming(Generic[DataT]):
-    """One readable message handed to a use case."""
-
-    envelope: Envelope
-    data: DataT
-    topic: str
-    partition: int
-    offset: int
-
-    @property
-    def key(self) -> str:
-        return self.envelope.key or self.envelope.subject or ""
-
-
-UseCase = Callable[[Connection, Incoming[Any], Recorder], Awaitable[None]]
+# A use case: the transaction's connection, the message's data as its contract model, where it
+# came from, and the recorder of what it causes.
+UseCase = Callable[[Connection, DataT, Cause, Recorder], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
-class Route:
-    model: type[Message]
-    use_case: UseCase
+class Route(Generic[DataT]):
+    """A message type and the use case it goes to."""
+
+    model: type[DataT]
+    use_case: UseCase[DataT]
+
+    def read(self, value: bytes) -> DataT:
+        """A command strictly (unknown fields refused); another service's event tolerantly, by its producer's model.
+
+        A field the producer adds to its event is ignored, so an additive change never breaks a consumer.
+        """
+        return self.model.model_validate_json(value, extra="ignore" if issubclass(self.model, Event) else None)
+
+
+def by_type(*routes: Route[Any]) -> dict[str, Route[Any]]:
+    """Routes keyed by the type each one serves."""
+    return {route.model.ce_type: route for route in routes}
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class Subscription:
     """What a service reads from one topic: the types it acts on, and whether the topic carries its commands."""
 
     topic: str
-    routes: Mapping[str, Route]
+    routes: Mapping[str, Route[Any]]
     commands: bool
     description: str = ""
 
@@ -84,7 +86,7 @@ class Subscription:
 class _Work:
     record: ConsumerRecord[bytes, bytes]
     envelope: Envelope
-    route: Route | None
+    route: Route[Any] | None
     data: Message | None
     reasons: tuple[Reason, ...] = ()  # a malformed command: its refusal
 
@@ -154,7 +156,7 @@ class Consumer:
                     batch.ignored.append(record)
                 continue
             try:
-                data = route.model.model_validate_json(record.value or b"")
+                data = route.read(record.value or b"")
             except ValidationError as error:
                 code = (
                     "invalid_json" if any(e["type"] == "json_invalid" for e in error.errors()) else "schema_violation"
@@ -230,12 +232,9 @@ class Consumer:
                 if item.route is None or item.data is None:
                     recorder.reject(item.reasons)
                 else:
-                    incoming = Incoming(
-                        item.envelope, item.data, item.record.topic, item.record.partition, item.record.offset
-                    )
-                    # Whatever the use case logs carries the message's ids (never its key if an e-mail).
+                    # Whatever the use case logs carries the message's ids (never a key that names a person).
                     with structlog.contextvars.bound_contextvars(**_fields(item)):
-                        await item.route.use_case(conn, incoming, recorder)
+                        await item.route.use_case(conn, item.data, Cause.of(item.envelope), recorder)
                 outcomes.append((item, "rejected" if recorder.rejected else "applied"))
                 rows.extend(recorder.rows)
             await outbox.write(conn, rows)
@@ -309,16 +308,18 @@ def _fields(item: _Work) -> dict[str, Any]:
         "ce_id": item.envelope.id,
         "correlation_id": item.envelope.correlation_id,
         "causation_id": item.envelope.causation_id,
-        "key": _loggable_key(item.envelope.key),
+        "key": _loggable_key(item),
         "topic": record.topic,
         "partition": record.partition,
         "offset": record.offset,
     }
 
 
-def _loggable_key(key: str | None) -> str | None:
-    """Keys are ids, except where the contract keys by an e-mail (erasure requests): that never goes to a log."""
-    return "<e-mail>" if key is not None and "@" in key else key
+def _loggable_key(item: _Work) -> str | None:
+    """The key when the message's type says it is an id; one naming a person, or of a type not read, is withheld."""
+    if item.route is None or item.route.model.personal_key:
+        return "<withheld>"
+    return item.envelope.key
 
 
 def _reasons(error: ValidationError) -> tuple[Reason, ...]:

@@ -1,4 +1,5 @@
-"""Recording outgoing messages in the transaction that causes them: the write side of the outbox."""
+"""The outbox, all of it: recording outgoing messages in the transaction that causes them, and the SQL that
+publishes, counts, prunes and forgets its rows."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from shared.contract.base import CommandRejected, Event, NotificationRequested, Reason, Recipient
 from shared.db import Connection
 from shared.envelope import build_headers
+from shared.migrate import identifier
+from shared.outcome import Notice, Outcome
 from shared.topics import NOTIFICATIONS
 
 # Ids of recorded messages derive from what caused them, so that the same cause always names its
@@ -51,12 +54,21 @@ class Recorder:
     def derived_id(self, *parts: str) -> uuid.UUID:
         return uuid.uuid5(_NAMESPACE, "/".join((self.seed, *parts)))
 
-    def emit(self, event: Event, *, key: str) -> None:
-        self._record(topic=self.events_topic, key=key, ce_type=event.ce_type, payload=event.model_dump_json())
+    def record(self, outcome: Outcome[Any]) -> None:
+        """What a decision gives, in its order: the refusal first if it is one, then its events and notices."""
+        if outcome.refused:
+            self.reject(outcome.reasons)
+        for message in outcome.messages:
+            if isinstance(message, Notice):
+                self.notify(message)
+            else:
+                self.emit(message)
 
-    def emit_all(self, events: Sequence[tuple[Event, str]]) -> None:
-        for event, key in events:
-            self.emit(event, key=key)
+    def emit(self, event: Event) -> None:
+        """An event on the service's events topic, under the key its type gives it."""
+        self._record(
+            topic=self.events_topic, key=event.record_key(), ce_type=event.ce_type, payload=event.model_dump_json()
+        )
 
     def reject(self, reasons: Sequence[Reason]) -> None:
         """The command's one answer when a rule refuses it: every reason found."""
@@ -78,30 +90,21 @@ class Recorder:
             payload=rejection.model_dump_json(),
         )
 
-    def notify(
-        self,
-        *,
-        audience: Literal["staff", "applicant", "participant"],
-        template: str,
-        about: str,
-        params: dict[str, Any],
-        email: str | None = None,
-        role: str | None = None,
-        fact: str = "",
-    ) -> None:
+    def notify(self, notice: Notice) -> None:
         """A notification request; its id derives from the cause, the template, the recipient and the fact."""
-        recipient = Recipient(email=email, role=role)
+        template = notice.template
+        recipient = Recipient(email=notice.email, role=template.role)
         notification = NotificationRequested(
-            notification_id=self.derived_id("notify", template, email or role or "", fact),
-            audience=audience,
+            notification_id=self.derived_id("notify", template.name, notice.email or template.role or "", notice.fact),
+            audience=template.audience,
             recipient=recipient,
-            template=template,
-            params=params,
-            about=about,
+            template=template.name,
+            params=dict(notice.params),
+            about=notice.about,
         )
         self._record(
             topic=NOTIFICATIONS,
-            key=notification.key(),
+            key=notification.record_key(),
             ce_type=NotificationRequested.ce_type,
             payload=notification.model_dump_json(),
         )
@@ -137,3 +140,87 @@ async def write(conn: Connection, rows: Sequence[OutboxRow]) -> None:
         [json.dumps(row.headers) for row in rows],
         [row.payload for row in rows],
     )
+
+
+async def forget_sent_to(conn: Connection, *, key: str) -> None:
+    """Sent rows keyed by this key (a person's e-mail: their notifications) go now rather than at retention."""
+    await conn.execute("DELETE FROM outbox WHERE lower(key) = lower($1) AND sent_at IS NOT NULL", key)
+
+
+# publishing (the relay)
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A recorded row not yet sent, with everything a publish needs."""
+
+    id: int
+    topic: str
+    key: str
+    ce_type: str
+    headers: dict[str, str]
+    payload: bytes
+
+
+async def pending(conn: Connection, *, limit: int) -> list[Pending]:
+    """Unsent rows in the order they were recorded."""
+    rows = await conn.fetch(
+        "SELECT id, topic, key, ce_type, headers, payload FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1",
+        limit,
+    )
+    return [
+        Pending(row["id"], row["topic"], row["key"], row["ce_type"], _headers(row["headers"]), row["payload"])
+        for row in rows
+    ]
+
+
+async def mark_sent(conn: Connection, *, ids: Sequence[int]) -> None:
+    await conn.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", list(ids))
+
+
+async def unsent(conn: Connection) -> int:
+    """How many rows wait to be published: the backlog."""
+    count: int = await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+    return count
+
+
+async def prune(conn: Connection, *, retention_hours: float) -> str:
+    """Sent rows older than the retention go; returns the database's status line."""
+    status: str = await conn.execute(
+        "DELETE FROM outbox WHERE sent_at < now() - make_interval(secs => $1)", retention_hours * 3600
+    )
+    return status
+
+
+def _headers(value: object) -> dict[str, str]:
+    parsed = json.loads(value) if isinstance(value, str) else value
+    if not isinstance(parsed, dict):
+        msg = "outbox headers must be an object"
+        raise TypeError(msg)
+    return {str(k): str(v) for k, v in parsed.items()}
+
+
+# operating (the CLI, as an administrator across the services' schemas)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    service: str
+    unsent: int
+    oldest: datetime | None
+    sent_last_minute: int
+
+
+async def backlog(conn: Connection, *, schema: str) -> Backlog | None:
+    """A service's backlog, read from its schema; None when the schema has no outbox yet."""
+    if await conn.fetchval("SELECT to_regclass($1)", f"{schema}.outbox") is None:
+        return None
+    row = await conn.fetchrow(
+        f"""SELECT count(*) FILTER (WHERE sent_at IS NULL) AS unsent,
+                   min(recorded_at) FILTER (WHERE sent_at IS NULL) AS oldest,
+                   count(*) FILTER (WHERE sent_at > now() - interval '1 minute') AS recent
+            FROM {identifier(schema)}.outbox"""
+    )
+    if row is None:  # an aggregate always answers one row
+        return None
+    return Backlog(schema, row["unsent"], row["oldest"], row["recent"])

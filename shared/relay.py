@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import Callable
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from shared import failpoints
+from shared import failpoints, outbox
 from shared.db import connect, is_transient
 from shared.logging import get_logger
 from shared.metrics import ServiceMetrics
@@ -106,28 +105,23 @@ class Relay:
     async def publish_pending(self, conn: asyncpg.Connection) -> int:
         """Publish one batch of unsent rows in id order; mark them sent once the broker confirmed all."""
         self._wake.clear()
-        rows = await conn.fetch(
-            "SELECT id, topic, key, ce_type, headers, payload FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1",
-            self._batch_size,
-        )
+        rows = await outbox.pending(conn, limit=self._batch_size)
         if not rows:
             return 0
         futures = [
             await self._producer.send(
-                row["topic"],
-                value=row["payload"],
-                key=row["key"].encode(),
-                headers=[(name, value.encode()) for name, value in _headers(row["headers"]).items()],
+                row.topic,
+                value=row.payload,
+                key=row.key.encode(),
+                headers=[(name, value.encode()) for name, value in row.headers.items()],
             )
             for row in rows
         ]
         await asyncio.gather(*futures)
         failpoints.reach("after_kafka_send")
-        await conn.execute(
-            "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", [row["id"] for row in rows]
-        )
+        await outbox.mark_sent(conn, ids=[row.id for row in rows])
         for row in rows:
-            self._metrics.messages_out.labels(self._service, row["topic"], row["ce_type"]).inc()
+            self._metrics.messages_out.labels(self._service, row.topic, row.ce_type).inc()
         self.published += len(rows)
         return len(rows)
 
@@ -139,19 +133,8 @@ class Relay:
         now = time.monotonic()
         if now - self._last_backlog >= _BACKLOG_EVERY_S:
             self._last_backlog = now
-            backlog = await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
-            self._metrics.outbox_backlog.labels(self._service).set(backlog)
+            self._metrics.outbox_backlog.labels(self._service).set(await outbox.unsent(conn))
         if now - self._last_prune >= _PRUNE_EVERY_S:
             self._last_prune = now
-            pruned = await conn.execute(
-                "DELETE FROM outbox WHERE sent_at < now() - make_interval(secs => $1)", self._retention_hours * 3600
-            )
+            pruned = await outbox.prune(conn, retention_hours=self._retention_hours)
             log.info("relay.pruned", result=pruned)
-
-
-def _headers(value: object) -> dict[str, str]:
-    parsed = json.loads(value) if isinstance(value, str) else value
-    if not isinstance(parsed, dict):
-        msg = "outbox headers must be an object"
-        raise TypeError(msg)
-    return {str(k): str(v) for k, v in parsed.items()}

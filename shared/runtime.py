@@ -12,6 +12,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from shared import outbox
+from shared.cause import Cause
 from shared.db import Connection
 from shared.metrics import ServiceMetrics
 from shared.outbox import Recorder
@@ -91,16 +92,16 @@ class Runtime:
         )
 
     @contextlib.asynccontextmanager
-    async def unit_of_work(
-        self, *, seed: str, correlation_id: str | None = None
-    ) -> AsyncIterator[tuple[Connection, Recorder]]:
-        """A transaction that records outgoing messages, for work no consumed message caused (schedulers).
+    async def unit_of_work(self, *, fact: str) -> AsyncIterator[tuple[Connection, Cause, Recorder]]:
+        """The commit path of work no consumed message caused (a scheduled fact): one transaction, its outbox rows.
 
-        ``seed`` names the fact: the same fact recorded twice derives the same ids, which the
-        outbox's unique event id refuses.
+        ``fact`` names what came due: the same fact recorded twice derives the same ids, which the
+        outbox's unique event id refuses. The batch's path is the consumer's; both record with a
+        `Recorder` and write its rows in the transaction of the effects.
         """
-        recorder = self.recorder(seed=seed, correlation_id=correlation_id, causation_id=None)
+        cause = Cause(message_id=fact, at=datetime.now(UTC), source=f"/programme/{self.service}")
+        recorder = self.recorder(seed=fact, correlation_id=None, causation_id=None)
         async with self.pool.acquire() as conn, conn.transaction():
-            yield conn, recorder
+            yield conn, cause, recorder
             await outbox.write(conn, recorder.rows)
         self.relay_wake()

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import uvicorn
@@ -17,10 +16,10 @@ from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
 from faststream.specification import AsyncAPI
 
-from shared import failpoints, migrate
+from shared import failpoints, migrate, outbox, scheduler
 from shared.consumer import Consumer, Subscription
-from shared.contract.base import Event
 from shared.db import create_pool, is_transient
+from shared.descriptor import Descriptor
 from shared.http import health_routes
 from shared.kafka import make_broker, make_producer
 from shared.logging import configure_logging, get_logger
@@ -28,24 +27,25 @@ from shared.metrics import ServiceMetrics
 from shared.relay import Relay
 from shared.retry import Backoff
 from shared.runtime import Runtime
+from shared.scheduler import Job
 from shared.settings import ServiceSettings
 from shared.topics import NOTIFICATIONS, dlq_topic, events_topic
 
 log = get_logger(__name__)
 
-BackgroundTask = Callable[[Runtime], Coroutine[None, None, None]]
-
 
 @dataclass(frozen=True)
 class ServiceSpec:
-    name: str
-    version: str
-    description: str
+    """A service put together: what it is, its settings, what it reads, and its time-driven jobs."""
+
+    service: Descriptor
     settings: ServiceSettings
-    migrations: Path
     subscriptions: Sequence[Subscription]
-    publishes: Sequence[type[Event]] = ()
-    background: Sequence[BackgroundTask] = field(default_factory=tuple)
+    jobs: Sequence[Job[Any]] = ()
+
+    @property
+    def name(self) -> str:
+        return self.service.name
 
 
 def build_app(spec: ServiceSpec) -> AsgiFastStream:
@@ -74,7 +74,7 @@ def build_app(spec: ServiceSpec) -> AsgiFastStream:
         on_shutdown=[stop],
         after_shutdown=[close],
         specification=AsyncAPI(
-            broker, title=f"{spec.name} service", version=spec.version, description=spec.description
+            broker, title=f"{spec.name} service", version=spec.service.version, description=spec.service.summary
         ),
         asyncapi_path="/docs/asyncapi",
         logger=get_logger("faststream"),
@@ -135,7 +135,7 @@ async def _leave_undecoded(message: StreamMessage[Any]) -> None:  # noqa: ARG001
 
 def _document_publishers(broker: KafkaBroker, spec: ServiceSpec) -> None:
     """Publishers for the AsyncAPI document; the relay, not faststream, sends the records."""
-    for event in spec.publishes:
+    for event in spec.service.publishes:
         topic = NOTIFICATIONS if event.ce_type.startswith("programme.") else events_topic(spec.name)
         broker.publisher(topic, title=f"{topic}:{event.ce_type}", schema=event, description=event.__doc__ or "")
     broker.publisher(
@@ -152,7 +152,7 @@ async def _start_runtime(runtime: Runtime, spec: ServiceSpec, tasks: list[asynci
     backoff = Backoff(max_s=settings.retry_backoff_max_s)
     while True:  # the database may still be starting: wait for it rather than crash-loop
         try:
-            await migrate.migrate_service(dsn, service=spec.name, schema=schema, migrations=spec.migrations)
+            await migrate.migrate_service(dsn, service=spec.name, schema=schema, migrations=spec.service.migrations)
             runtime.pool_or_none = await create_pool(
                 dsn,
                 schema=schema,
@@ -188,7 +188,7 @@ async def _start_runtime(runtime: Runtime, spec: ServiceSpec, tasks: list[asynci
         on_health=lambda ok: setattr(runtime.health, "relay_ok", ok),
     )
     tasks.append(asyncio.create_task(runtime.relay.run(), name=f"{spec.name}-relay"))
-    tasks.extend(asyncio.create_task(job(runtime), name=f"{spec.name}-{job.__name__}") for job in spec.background)
+    tasks.extend(asyncio.create_task(scheduler.run(runtime, job), name=f"{spec.name}-{job.name}") for job in spec.jobs)
     log.info("service.started", schema=schema, subscriptions=[s.topic for s in spec.subscriptions])
 
 
@@ -198,7 +198,7 @@ async def _stop_runtime(runtime: Runtime, tasks: list[asyncio.Task[None]]) -> No
     if runtime.relay is not None and runtime.pool_or_none is not None:
         with contextlib.suppress(Exception):
             async with asyncio.timeout(5), runtime.pool.acquire() as conn:
-                while await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"):
+                while await outbox.unsent(conn):
                     runtime.relay.wake()
                     await asyncio.sleep(0.05)
     for task in tasks:

@@ -10,11 +10,13 @@ from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLS
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# The local-development defaults: refused when ENVIRONMENT is production, so a deployment that
-# forgets to set a secret fails at start-up instead of running with a published password.
-LOCAL_DEV_PASSWORDS = frozenset({"applications", "workshops", "funding", "postgres", "programme"})
+from shared.contract.reference import CLUSTERS
 
-DEFAULT_CLUSTERS = ("nce-systems-engineering", "nce-raufoss", "nce-smart-energy-markets")
+# Passwords anyone can read: Postgres' own default and the database's name. They, and the password
+# of a settings class's own default DSN (its local-development one), are refused when ENVIRONMENT is
+# production, so a deployment that forgets to set a secret fails at start-up instead of running
+# with a published password.
+_PUBLISHED_PASSWORDS = frozenset({"postgres", "programme"})
 
 
 class ServiceSettings(BaseSettings):
@@ -32,6 +34,10 @@ class ServiceSettings(BaseSettings):
     database_schema: str = Field(default="", description="defaults to the service name")
     database_pool_min: int = Field(default=2, ge=1, description="connections kept open")
     database_pool_max: int = Field(default=10, ge=1, description="connections at most")
+
+    clusters: tuple[str, ...] = Field(
+        default=CLUSTERS, min_length=1, description="the programme's cluster ids (JSON list): reference data"
+    )
 
     kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092", description="host:port[,host:port]")
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
@@ -83,7 +89,7 @@ class ServiceSettings(BaseSettings):
         if self.environment != "production":
             return self
         password = _dsn_password(self.database_dsn.get_secret_value())
-        if password is None or password in LOCAL_DEV_PASSWORDS:
+        if password is None or password in _PUBLISHED_PASSWORDS or password == self._local_password():
             prefix = self.model_config.get("env_prefix", "")
             msg = f"{prefix}DATABASE_DSN carries no password or a local-development one; set a real secret"
             raise ValueError(msg)
@@ -92,6 +98,12 @@ class ServiceSettings(BaseSettings):
             msg = f"{prefix}KAFKA_SECURITY_PROTOCOL is PLAINTEXT; production needs SSL or SASL_SSL"
             raise ValueError(msg)
         return self
+
+    @classmethod
+    def _local_password(cls) -> str | None:
+        """The password of this settings class's default DSN: the one published for local development."""
+        default = cls.model_fields["database_dsn"].default
+        return _dsn_password(default.get_secret_value()) if isinstance(default, SecretStr) else None
 
     def schema_name(self, service: str) -> str:
         return self.database_schema or service

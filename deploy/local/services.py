@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from deploy.local import infra
+from programme import SERVICES
 from shared.cli import database, topics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +65,7 @@ async def prepare() -> tuple[str, int]:
             f"{service.upper()}_DATABASE_DSN", f"postgresql://{service}:{service}@127.0.0.1:{pg_port}/programme"
         )
     await database.bootstrap_all(admin_dsn)
-    applied = await database.migrate_all()
+    applied = await database.migrate_all(SERVICES)
     print("migrations: " + ", ".join(f"{s} +{n}" for s, n in applied.items()))
     return kafka, pg_port
 

@@ -12,7 +12,7 @@ from uuid import UUID
 
 import asyncpg
 
-from applications.domain import Application, Clarification, Commitment
+from applications.domain.lifecycle import Application, Clarification, Commitment
 from shared.contract.applications import ApplicationContent, ConfirmedBy
 from shared.db import Connection
 

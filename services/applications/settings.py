@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import DEFAULT_CLUSTERS, ServiceSettings
+from applications.domain.policy import Policy
+from shared.settings import ServiceSettings
 
 
 class ApplicationsSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="APPLICATIONS_", extra="ignore", frozen=True)
 
     database_dsn: SecretStr = SecretStr("postgresql://applications:applications@127.0.0.1:55432/programme")
-    clusters: tuple[str, ...] = Field(
-        default=DEFAULT_CLUSTERS, min_length=1, description="the programme's cluster ids (JSON list)"
-    )
+
+    def policy(self) -> Policy:
+        return Policy(clusters=frozenset(self.clusters))

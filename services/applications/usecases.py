@@ -1,21 +1,23 @@
-"""The applications service's use cases: load, decide, save, record; each runs in the consumer's transaction."""
+"""The applications service's use cases: load, decide, save, record; each runs in the transaction it is given."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable
 from uuid import UUID
 
-from applications import domain, repository
-from applications.domain import Application, Clarification, Outcome
-from applications.upstream import AttendanceRecorded
+from applications import repository
+from applications.domain import lifecycle
+from applications.domain.lifecycle import Application, Clarification, Decision
+from applications.domain.policy import Policy
+from shared.cause import Cause
 from shared.contract.applications import (
     AmendApplication,
     ConfirmManagementCommitment,
     SubmitApplication,
     WithdrawApplication,
 )
+from shared.contract.funding import FundingDeclined, FundingGranted
+from shared.contract.workshops import AttendanceRecorded
 from shared.db import Connection
 from shared.logging import get_logger
 from shared.outbox import Recorder
@@ -23,86 +25,77 @@ from shared.outbox import Recorder
 log = get_logger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class Cause:
-    """The message a change came from: its id and its time."""
+class UseCases:
+    """Every use case of the service, with the policy a deployment configures."""
 
-    message_id: str
-    at: datetime
+    def __init__(self, policy: Policy) -> None:
+        self._policy = policy
 
+    # commands
 
-# commands
+    async def submit(self, conn: Connection, command: SubmitApplication, cause: Cause, out: Recorder) -> None:
+        # The organisation first: an attendance of the same company waits for this submission, or
+        # this submission sees the attendance it waited for.
+        number = command.applicant.organisation_number
+        await repository.lock_organisation(conn, organisation_number=number)
+        existing = await repository.lock_application(conn, application_id=command.application_id)
+        remembered = None if existing else await repository.first_attendance(conn, organisation_number=number)
+        outcome = lifecycle.submit(existing, command, policy=self._policy, remembered=remembered, at=cause.at)
+        if outcome.state is not None:
+            await repository.insert_application(
+                conn, application=outcome.state, command_id=cause.message_id, at=cause.at
+            )
+        out.record(outcome)
 
+    async def amend(self, conn: Connection, command: AmendApplication, cause: Cause, out: Recorder) -> None:
+        await _decide(conn, out, command.application_id, cause, lambda app: lifecycle.amend(app, command, at=cause.at))
 
-async def submit(
-    conn: Connection, out: Recorder, *, command: SubmitApplication, cause: Cause, clusters: Collection[str]
-) -> None:
-    # The organisation first: an attendance of the same company waits for this submission, or
-    # this submission sees the attendance it waited for.
-    await repository.lock_organisation(conn, organisation_number=command.applicant.organisation_number)
-    existing = await repository.lock_application(conn, application_id=command.application_id)
-    remembered = None
-    if existing is None:
-        remembered = await repository.first_attendance(conn, organisation_number=command.applicant.organisation_number)
-    outcome = domain.submit(existing, command, clusters=clusters, remembered=remembered, at=cause.at)
-    if outcome.application is not None:
-        await repository.insert_application(
-            conn, application=outcome.application, command_id=cause.message_id, at=cause.at
+    async def confirm_commitment(
+        self, conn: Connection, command: ConfirmManagementCommitment, cause: Cause, out: Recorder
+    ) -> None:
+        await _decide(
+            conn, out, command.application_id, cause, lambda app: lifecycle.confirm(app, command, at=cause.at)
         )
-    _record(out, outcome, command.application_id)
 
+    async def withdraw(self, conn: Connection, command: WithdrawApplication, cause: Cause, out: Recorder) -> None:
+        await _decide(conn, out, command.application_id, cause, lambda app: lifecycle.withdraw(app, command))
 
-async def amend(conn: Connection, out: Recorder, *, command: AmendApplication, cause: Cause) -> None:
-    await _decide(conn, out, command.application_id, cause, lambda app: domain.amend(app, command, at=cause.at))
+    # reactions
 
+    async def clarify(self, conn: Connection, attendance: AttendanceRecorded, cause: Cause, out: Recorder) -> None:
+        """A clarification attendance: remembered for the company, and completes each of its open applications."""
+        number = attendance.organisation_number
+        if not lifecycle.counts_as_clarification(kind=attendance.kind, organisation_number=number) or number is None:
+            return
+        await repository.lock_organisation(conn, organisation_number=number)
+        await repository.remember_attendance(
+            conn,
+            organisation_number=number,
+            workshop_id=attendance.workshop_id,
+            registration_id=attendance.registration_id,
+            attended_at=attendance.attended_at,
+            message_id=cause.message_id,
+        )
+        clarification = Clarification(workshop_id=attendance.workshop_id, attended_at=attendance.attended_at)
+        for application in await repository.lock_open_applications(conn, organisation_number=number):
+            outcome = lifecycle.clarify(application, clarification, at=cause.at)
+            if outcome.state is not None:
+                await repository.save_application(conn, application=outcome.state, at=cause.at)
+            out.record(outcome)
 
-async def confirm_commitment(
-    conn: Connection, out: Recorder, *, command: ConfirmManagementCommitment, cause: Cause
-) -> None:
-    await _decide(conn, out, command.application_id, cause, lambda app: domain.confirm(app, command, at=cause.at))
+    async def approve(self, conn: Connection, granted: FundingGranted, cause: Cause, out: Recorder) -> None:
+        application_id, amount = granted.application_id, granted.amount_nok
+        before, outcome = await _decide(
+            conn, out, application_id, cause, lambda app: lifecycle.approve(app, amount_nok=amount)
+        )
+        _note_ignored(outcome, before, application_id, "granted")
 
-
-async def withdraw(conn: Connection, out: Recorder, *, command: WithdrawApplication, cause: Cause) -> None:
-    await _decide(conn, out, command.application_id, cause, lambda app: domain.withdraw(app, command))
-
-
-# reactions
-
-
-async def record_attendance(conn: Connection, out: Recorder, *, attendance: AttendanceRecorded, cause: Cause) -> None:
-    """A clarification attendance: remembered for the company, and completes each of its open applications."""
-    number = attendance.organisation_number
-    if not domain.counts_as_clarification(kind=attendance.kind, organisation_number=number) or number is None:
-        return
-    await repository.lock_organisation(conn, organisation_number=number)
-    await repository.remember_attendance(
-        conn,
-        organisation_number=number,
-        workshop_id=attendance.workshop_id,
-        registration_id=attendance.registration_id,
-        attended_at=attendance.attended_at,
-        message_id=cause.message_id,
-    )
-    clarification = Clarification(workshop_id=attendance.workshop_id, attended_at=attendance.attended_at)
-    for application in await repository.lock_open_applications(conn, organisation_number=number):
-        outcome = domain.clarify(application, clarification, at=cause.at)
-        if outcome.application is not None:
-            await repository.save_application(conn, application=outcome.application, at=cause.at)
-        _record(out, outcome, application.application_id)
-
-
-async def funding_granted(
-    conn: Connection, out: Recorder, *, application_id: UUID, amount_nok: int, cause: Cause
-) -> None:
-    before, outcome = await _decide(
-        conn, out, application_id, cause, lambda app: domain.approve(app, amount_nok=amount_nok)
-    )
-    _note_ignored(outcome, before, application_id, "granted")
-
-
-async def funding_declined(conn: Connection, out: Recorder, *, application_id: UUID, reason: str, cause: Cause) -> None:
-    before, outcome = await _decide(conn, out, application_id, cause, lambda app: domain.decline(app, reason=reason))
-    _note_ignored(outcome, before, application_id, "declined")
+    async def decline(self, conn: Connection, declined: FundingDeclined, cause: Cause, out: Recorder) -> None:
+        application_id, reason = declined.application_id, declined.reason
+        before, outcome = await _decide(
+            conn, out, application_id, cause, lambda app: lifecycle.decline(app, reason=reason)
+        )
+        _note_ignored(outcome, before, application_id, "declined")
 
 
 # load, decide, save, record
@@ -113,37 +106,19 @@ async def _decide(
     out: Recorder,
     application_id: UUID,
     cause: Cause,
-    decide: Callable[[Application | None], Outcome],
-) -> tuple[Application | None, Outcome]:
+    decide: Callable[[Application | None], Decision],
+) -> tuple[Application | None, Decision]:
     application = await repository.lock_application(conn, application_id=application_id)
     outcome = decide(application)
-    if outcome.application is not None:
-        await repository.save_application(conn, application=outcome.application, at=cause.at)
-    _record(out, outcome, application_id)
+    if outcome.state is not None:
+        await repository.save_application(conn, application=outcome.state, at=cause.at)
+    out.record(outcome)
     return application, outcome
 
 
-def _record(out: Recorder, outcome: Outcome, application_id: UUID) -> None:
-    if outcome.refused:
-        out.reject(outcome.reasons)
-        return
-    key = str(application_id)
-    out.emit_all([(event, key) for event in outcome.events])
-    for notice in outcome.notices:
-        out.notify(
-            audience=notice.audience,
-            template=notice.template,
-            about=key,
-            params=notice.params,
-            email=notice.email,
-            role=notice.role,
-            fact=notice.fact,
-        )
-
-
-def _note_ignored(outcome: Outcome, before: Application | None, application_id: UUID, decision: str) -> None:
+def _note_ignored(outcome: Decision, before: Application | None, application_id: UUID, decision: str) -> None:
     """A decision on an application not waiting for one (withdrawn meanwhile, unknown) changes nothing: log it."""
-    if outcome.application is None:
+    if outcome.state is None:
         log.warning(
             "funding_outcome.ignored",
             decision=decision,

@@ -1,79 +1,38 @@
 """asyncpg queries of the funding service: plain functions (conn, *, ...) that never commit.
 
 Lock order, the same in every transaction, so that two of them never wait on each other in a
-circle: funding case, then organisation, then budget.
+circle: funding case, then organisation, then budget (the year's lock, then its row).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import astuple
 from datetime import datetime
-from typing import Literal
+from typing import Final
 from uuid import UUID
 
 import asyncpg
 
-from funding.domain import Budget, Case, CaseStatus, Threshold
+from funding.domain import ledger
+from funding.domain.budgets import Budget, Threshold
+from funding.domain.cases import Case, CaseStatus
+from shared.contract.funding import AllocateBudget, FundingCaseOpened
 from shared.db import Connection
 
-LedgerEntry = Literal["allocation", "grant", "decline", "release", "close"]
-
-
-@dataclass(frozen=True, slots=True)
-class NewCase:
-    application_id: UUID
-    organisation_number: str
-    applicant_name: str
-    size: str
-    lead_cluster: str
-    project_type: str
-    title: str
-    requested_nok: int
-    total_cost_nok: int
+_YEAR_LOCK = "funding/budget/"
 
 
 # budgets
 
 
 def _budget(row: asyncpg.Record | None) -> Budget | None:
-    if row is None:
-        return None
-    return Budget(row["programme_year"], row["total_nok"], row["remaining_nok"])
+    return None if row is None else Budget(**dict(row))
 
 
-async def add_allocation(
-    conn: Connection,
-    *,
-    allocation_id: UUID,
-    programme_year: int,
-    amount_nok: int,
-    source: str,
-    command_id: str,
-    at: datetime,
-) -> Budget | None:
-    """Record the allocation and add it to the year; None when the allocation id was used before."""
-    inserted = await conn.fetchval(
-        """INSERT INTO allocations (allocation_id, programme_year, amount_nok, source, command_id, allocated_at)
-           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (allocation_id) DO NOTHING RETURNING true""",
-        allocation_id,
-        programme_year,
-        amount_nok,
-        source,
-        command_id,
-        at,
-    )
-    if not inserted:
-        return None
-    row = await conn.fetchrow(
-        """INSERT INTO budgets AS b (programme_year, total_nok, remaining_nok) VALUES ($1, $2, $2)
-           ON CONFLICT (programme_year) DO UPDATE
-             SET total_nok = b.total_nok + excluded.total_nok, remaining_nok = b.remaining_nok + excluded.remaining_nok
-           RETURNING programme_year, total_nok, remaining_nok""",
-        programme_year,
-        amount_nok,
-    )
-    return _budget(row)
+async def lock_year(conn: Connection, *, programme_year: int) -> None:
+    """Serialise, until commit, allocations to one year, also before the year has a budget row to lock."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{_YEAR_LOCK}{programme_year}")
 
 
 async def lock_budget(conn: Connection, *, programme_year: int) -> Budget | None:
@@ -82,6 +41,33 @@ async def lock_budget(conn: Connection, *, programme_year: int) -> Budget | None
         programme_year,
     )
     return _budget(row)
+
+
+async def record_allocation(conn: Connection, *, command: AllocateBudget, command_id: str, at: datetime) -> bool:
+    """Record the allocation; False when its id was used before (the unique key decides, racing commands too)."""
+    inserted = await conn.fetchval(
+        """INSERT INTO allocations (allocation_id, programme_year, amount_nok, source, command_id, allocated_at)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (allocation_id) DO NOTHING RETURNING true""",
+        command.allocation_id,
+        command.programme_year,
+        command.amount_nok,
+        command.source,
+        command_id,
+        at,
+    )
+    return bool(inserted)
+
+
+async def save_budget(conn: Connection, *, budget: Budget) -> None:
+    """The year's budget as decided, under its year's lock; the CHECKs are the backstop."""
+    await conn.execute(
+        """INSERT INTO budgets (programme_year, total_nok, remaining_nok) VALUES ($1, $2, $3)
+           ON CONFLICT (programme_year) DO UPDATE
+             SET total_nok = excluded.total_nok, remaining_nok = excluded.remaining_nok""",
+        budget.programme_year,
+        budget.total_nok,
+        budget.remaining_nok,
+    )
 
 
 async def take_from_budget(conn: Connection, *, programme_year: int, amount_nok: int) -> Budget | None:
@@ -116,40 +102,34 @@ async def crossed_thresholds(conn: Connection, *, programme_year: int) -> frozen
     return frozenset(row["threshold"] for row in rows)
 
 
-async def record_threshold(
-    conn: Connection, *, programme_year: int, threshold: Threshold, remaining_nok: int, at: datetime
-) -> bool:
-    """True if this threshold was crossed for the first time in the year (the primary key decides)."""
-    inserted = await conn.fetchval(
+async def record_thresholds(conn: Connection, *, budget: Budget, thresholds: Sequence[Threshold], at: datetime) -> None:
+    """Thresholds the year's budget crossed; the primary key keeps each one to once a year."""
+    await conn.execute(
         """INSERT INTO budget_thresholds (programme_year, threshold, remaining_nok, crossed_at)
-           VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true""",
-        programme_year,
-        threshold,
-        remaining_nok,
+           SELECT $1, t, $3, $4 FROM unnest($2::text[]) AS t ON CONFLICT DO NOTHING""",
+        budget.programme_year,
+        list(thresholds),
+        budget.remaining_nok,
         at,
     )
-    return bool(inserted)
 
 
 # cases
 
 
-async def open_case(conn: Connection, *, case: NewCase, at: datetime) -> bool:
-    """Open the case; False if it was opened before."""
+# A case row holds what FundingCaseOpened carries, in columns of the same names.
+_OPENED: Final = tuple(FundingCaseOpened.model_fields)
+
+
+async def insert_case(conn: Connection, *, case: Case, at: datetime) -> bool:
+    """Open the case; False if a racing copy opened it first."""
+    count = len(_OPENED)
     inserted = await conn.fetchval(
-        """INSERT INTO funding_cases (application_id, organisation_number, applicant_name, size, lead_cluster,
-                                      project_type, title, requested_nok, total_cost_nok, opened_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
-           ON CONFLICT (application_id) DO NOTHING RETURNING true""",
-        case.application_id,
-        case.organisation_number,
-        case.applicant_name,
-        case.size,
-        case.lead_cluster,
-        case.project_type,
-        case.title,
-        case.requested_nok,
-        case.total_cost_nok,
+        f"""INSERT INTO funding_cases ({", ".join(_OPENED)}, status, opened_at, updated_at)
+            VALUES ({", ".join(f"${i}" for i in range(1, count + 1))}, ${count + 1}, ${count + 2}, ${count + 2})
+            ON CONFLICT (application_id) DO NOTHING RETURNING true""",
+        *(getattr(case.opened, name) for name in _OPENED),
+        case.status,
         at,
     )
     return bool(inserted)
@@ -158,26 +138,18 @@ async def open_case(conn: Connection, *, case: NewCase, at: datetime) -> bool:
 async def lock_case(conn: Connection, *, application_id: UUID) -> Case | None:
     """The case and its active grant, with the case row locked until the transaction ends."""
     row = await conn.fetchrow(
-        """SELECT c.application_id, c.organisation_number, c.size, c.requested_nok, c.total_cost_nok, c.status,
-                  g.amount_nok AS granted_nok, g.programme_year AS granted_year
-           FROM funding_cases c
-           LEFT JOIN grants g ON g.application_id = c.application_id AND g.released_at IS NULL
-           WHERE c.application_id = $1
-           FOR UPDATE OF c""",
+        f"""SELECT {", ".join(f"c.{name}" for name in _OPENED)}, c.status,
+                   g.amount_nok AS granted_nok, g.programme_year AS granted_year
+            FROM funding_cases c
+            LEFT JOIN grants g ON g.application_id = c.application_id AND g.released_at IS NULL
+            WHERE c.application_id = $1
+            FOR UPDATE OF c""",
         application_id,
     )
     if row is None:
         return None
-    return Case(
-        application_id=row["application_id"],
-        organisation_number=row["organisation_number"],
-        size=row["size"],
-        requested_nok=row["requested_nok"],
-        total_cost_nok=row["total_cost_nok"],
-        status=row["status"],
-        granted_nok=row["granted_nok"],
-        granted_year=row["granted_year"],
-    )
+    opened = FundingCaseOpened(**{name: row[name] for name in _OPENED})
+    return Case(opened, status=row["status"], granted_nok=row["granted_nok"], granted_year=row["granted_year"])
 
 
 async def set_case_status(conn: Connection, *, application_id: UUID, status: CaseStatus, at: datetime) -> None:
@@ -210,25 +182,17 @@ async def active_aid_by_year(conn: Connection, *, organisation_number: str, year
 
 
 async def insert_grant(
-    conn: Connection,
-    *,
-    application_id: UUID,
-    organisation_number: str,
-    programme_year: int,
-    amount_nok: int,
-    decided_by: str,
-    reason: str,
-    command_id: str,
-    at: datetime,
+    conn: Connection, *, case: Case, decided_by: str, reason: str, command_id: str, at: datetime
 ) -> None:
+    """The case's grant, as decided."""
     await conn.execute(
         """INSERT INTO grants (application_id, organisation_number, programme_year, amount_nok, decided_by, reason,
                                command_id, granted_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
-        application_id,
-        organisation_number,
-        programme_year,
-        amount_nok,
+        case.application_id,
+        case.organisation_number,
+        case.granted_year,
+        case.granted_nok,
         decided_by,
         reason,
         command_id,
@@ -248,30 +212,12 @@ async def release_grant(conn: Connection, *, application_id: UUID, at: datetime)
 # the audit history
 
 
-async def append_ledger(
-    conn: Connection,
-    *,
-    entry: LedgerEntry,
-    actor: str,
-    reason: str,
-    command_id: str,
-    at: datetime,
-    programme_year: int | None = None,
-    application_id: UUID | None = None,
-    organisation_number: str | None = None,
-    amount_nok: int = 0,
-) -> None:
+async def append_ledger(conn: Connection, *, line: ledger.Line, command_id: str, at: datetime) -> None:
     await conn.execute(
-        """INSERT INTO ledger (entry, programme_year, application_id, organisation_number, amount_nok, actor, reason,
+        """INSERT INTO ledger (entry, actor, reason, programme_year, application_id, organisation_number, amount_nok,
                                command_id, occurred_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
-        entry,
-        programme_year,
-        application_id,
-        organisation_number,
-        amount_nok,
-        actor,
-        reason,
+        *astuple(line),
         command_id,
         at,
     )

@@ -7,8 +7,13 @@ from typing import Annotated
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from funding.domain import DEFAULT_DE_MINIMIS_CAP_NOK, DEFAULT_LOW_THRESHOLD_PCT, DEFAULT_MAX_AID_INTENSITY_PCT, Policy
-from shared.settings import DEFAULT_CLUSTERS, ServiceSettings
+from funding.domain.policy import (
+    DEFAULT_DE_MINIMIS_CAP_NOK,
+    DEFAULT_LOW_THRESHOLD_PCT,
+    DEFAULT_MAX_AID_INTENSITY_PCT,
+    Policy,
+)
+from shared.settings import ServiceSettings
 
 Percent = Annotated[int, Field(ge=0, le=100)]
 
@@ -17,7 +22,6 @@ class FundingSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="FUNDING_", extra="ignore", frozen=True)
 
     database_dsn: SecretStr = SecretStr("postgresql://funding:funding@127.0.0.1:55432/programme")
-    clusters: tuple[str, ...] = Field(default=DEFAULT_CLUSTERS, description="the programme's cluster ids (JSON list)")
 
     max_aid_intensity_pct: dict[str, Percent] = Field(
         default_factory=lambda: dict(DEFAULT_MAX_AID_INTENSITY_PCT),

@@ -1,310 +1,130 @@
-"""The funding service's use cases: load, decide, save, record; each runs in the consumer's transaction."""
+"""The funding service's use cases: load, decide, save, record; each runs in the transaction it is given.
+
+Lock order, as the repository writes it: case, organisation, budget. The guarded UPDATEs on the
+budget are the database's backstop under the domain's rule.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from uuid import UUID
-
-from funding import domain, repository
-from funding.domain import Budget, Case, Policy
-from shared.contract.base import Reason
-from shared.contract.funding import (
-    AllocateBudget,
-    BudgetAllocated,
-    BudgetThresholdCrossed,
-    DecideFunding,
-    FundingCaseClosed,
-    FundingCaseOpened,
-    FundingDeclined,
-    FundingGranted,
-    FundingReleased,
-    budget_key,
-)
+from funding import repository
+from funding.domain import budgets, cases, ledger
+from funding.domain.cases import Case, CaseAfter
+from funding.domain.policy import Policy
+from shared.cause import Cause
+from shared.contract.applications import ApplicationReadyForDecision, ApplicationWithdrawn
+from shared.contract.funding import AllocateBudget, DecideFunding
 from shared.db import Connection
 from shared.logging import get_logger
 from shared.outbox import Recorder
 
 log = get_logger(__name__)
 
-CASE_HANDLERS = "case-handlers"
-PROGRAMME_OFFICE = "programme-office"
-TEMPLATE_THRESHOLD = "funding.budget_threshold"
-TEMPLATE_REFUSED = "funding.decision_refused"
 
+class UseCases:
+    """Every use case of the service, with the policy a deployment configures."""
 
-@dataclass(frozen=True, slots=True)
-class Cause:
-    """Where a change came from, for the ledger: the message's id, its time and who sent it."""
+    def __init__(self, policy: Policy) -> None:
+        self._policy = policy
 
-    message_id: str
-    at: datetime
-    source: str
+    # budgets
 
+    async def allocate_budget(self, conn: Connection, command: AllocateBudget, cause: Cause, out: Recorder) -> None:
+        year = command.programme_year
+        await repository.lock_year(conn, programme_year=year)
+        outcome = budgets.allocate(await repository.lock_budget(conn, programme_year=year), command)
+        after = outcome.state
+        if after is not None:
+            if not await repository.record_allocation(conn, command=command, command_id=cause.message_id, at=cause.at):
+                outcome = budgets.duplicate_allocation()
+            else:
+                await repository.save_budget(conn, budget=after)
+                line = ledger.allocated(command)
+                await repository.append_ledger(conn, line=line, command_id=cause.message_id, at=cause.at)
+        out.record(outcome)
 
-# budgets
+    # cases
 
+    async def open_case(
+        self, conn: Connection, ready: ApplicationReadyForDecision, cause: Cause, out: Recorder
+    ) -> None:
+        outcome = cases.open_case(await repository.lock_case(conn, application_id=ready.application_id), ready)
+        if outcome.state is not None and not await repository.insert_case(conn, case=outcome.state.case, at=cause.at):
+            return  # a racing copy of the event opened it, and recorded the opening
+        out.record(outcome)
 
-async def allocate_budget(conn: Connection, out: Recorder, *, command: AllocateBudget, cause: Cause) -> None:
-    reasons = domain.allocation_refusals(command.amount_nok)
-    if reasons:
-        out.reject(reasons)
-        return
-    budget = await repository.add_allocation(
-        conn,
-        allocation_id=command.allocation_id,
-        programme_year=command.programme_year,
-        amount_nok=command.amount_nok,
-        source=command.source,
-        command_id=cause.message_id,
-        at=cause.at,
-    )
-    if budget is None:
-        out.reject(
-            [
-                Reason(
-                    code=domain.DUPLICATE_ALLOCATION,
-                    field="allocation_id",
-                    message="this allocation was applied before; an allocation counts once",
-                )
-            ]
+    async def withdraw(self, conn: Connection, withdrawn: ApplicationWithdrawn, cause: Cause, out: Recorder) -> None:
+        """A withdrawn application closes its open case, or releases its grant back to the year's budget."""
+        case = await repository.lock_case(conn, application_id=withdrawn.application_id)
+        year = case.granted_year if case else None
+        budget = None if year is None else await repository.lock_budget(conn, programme_year=year)
+        outcome = cases.withdraw(case, budget)
+        change = outcome.state
+        if change is not None:
+            if change.case.status == "released":
+                await _release(conn, change.case, cause=cause)
+            why = f"application withdrawn: {withdrawn.reason}" if withdrawn.reason else "application withdrawn"
+            await _enter(conn, change.case, actor=cause.source, reason=why, cause=cause)
+        out.record(outcome)
+
+    # decisions
+
+    async def decide(self, conn: Connection, command: DecideFunding, cause: Cause, out: Recorder) -> None:
+        case = await repository.lock_case(conn, application_id=command.application_id)
+        year = budgets.programme_year(cause.at)
+        amount = cases.money_asked(case, command)
+        budget, aid, crossed = None, {}, frozenset[str]()
+        if case is not None and amount is not None:
+            # The organisation's lock makes its de minimis sum stable until commit; the budget's lock
+            # makes the refusal reasons exact, and the guarded UPDATE below is the backstop.
+            await repository.lock_organisation(conn, organisation_number=case.organisation_number)
+            aid = await repository.active_aid_by_year(
+                conn, organisation_number=case.organisation_number, years=cases.affected_years(year)
+            )
+            budget = await repository.lock_budget(conn, programme_year=year)
+            crossed = await repository.crossed_thresholds(conn, programme_year=year)
+        outcome = cases.decide(
+            case, command, year=year, budget=budget, aid_by_year=aid, crossed=crossed, policy=self._policy
         )
-        return
-    await repository.append_ledger(
-        conn,
-        entry="allocation",
-        programme_year=command.programme_year,
-        amount_nok=command.amount_nok,
-        actor=command.source,
-        reason=f"allocation {command.allocation_id}",
-        command_id=cause.message_id,
-        at=cause.at,
-    )
-    out.emit(
-        BudgetAllocated(
-            programme_year=budget.programme_year,
-            amount_nok=command.amount_nok,
-            total_nok=budget.total_nok,
-            remaining_nok=budget.remaining_nok,
-            allocation_id=command.allocation_id,
-        ),
-        key=budget_key(budget.programme_year),
-    )
+        change = outcome.state
+        if change is not None and change.budget is not None and amount is not None:
+            if await repository.take_from_budget(conn, programme_year=year, amount_nok=amount) is None:
+                outcome = cases.grant_lost_race(change.case, amount_nok=amount, year=year)
+            else:
+                await _save_grant(conn, change, command=command, cause=cause)
+        if change is not None and not outcome.refused:
+            await _enter(conn, change.case, actor=command.decided_by, reason=command.reason, cause=cause)
+        out.record(outcome)
+        if change is not None and not outcome.refused:
+            for threshold in change.thresholds:
+                log.info("budget.threshold_crossed", programme_year=year, threshold=threshold)
 
 
-# cases
-
-
-async def open_case(conn: Connection, out: Recorder, *, opened: FundingCaseOpened, cause: Cause) -> None:
-    """An application ready for decision opens its case, once."""
-    case = repository.NewCase(**opened.model_dump())
-    if await repository.open_case(conn, case=case, at=cause.at):
-        out.emit(opened, key=str(opened.application_id))
-
-
-async def withdraw(conn: Connection, out: Recorder, *, application_id: UUID, reason: str, cause: Cause) -> None:
-    """A withdrawn application closes its open case, or releases its grant back to the year's budget."""
-    case = await repository.lock_case(conn, application_id=application_id)
-    effect = domain.withdrawal_effect(case)
-    if case is None or effect == "none":
-        return
-    why = f"application withdrawn: {reason}" if reason else "application withdrawn"
-    if effect == "close":
-        await repository.set_case_status(conn, application_id=case.application_id, status="closed", at=cause.at)
-        await repository.append_ledger(
-            conn,
-            entry="close",
-            application_id=case.application_id,
-            organisation_number=case.organisation_number,
-            actor=cause.source,
-            reason=why,
-            command_id=cause.message_id,
-            at=cause.at,
-        )
-        out.emit(FundingCaseClosed(application_id=case.application_id), key=str(case.application_id))
-        return
-    await _release(conn, out, case=case, why=why, cause=cause)
-
-
-async def _release(conn: Connection, out: Recorder, *, case: Case, why: str, cause: Cause) -> None:
-    if case.granted_nok is None or case.granted_year is None:
-        msg = f"funding case {case.application_id} is granted but has no active grant"
-        raise RuntimeError(msg)
-    budget = await repository.return_to_budget(conn, programme_year=case.granted_year, amount_nok=case.granted_nok)
-    if budget is None:
-        msg = f"releasing {case.granted_nok} NOK would take budget {case.granted_year} over its total"
-        raise RuntimeError(msg)
-    await repository.release_grant(conn, application_id=case.application_id, at=cause.at)
-    await repository.set_case_status(conn, application_id=case.application_id, status="released", at=cause.at)
-    await repository.append_ledger(
-        conn,
-        entry="release",
-        programme_year=case.granted_year,
-        application_id=case.application_id,
-        organisation_number=case.organisation_number,
-        amount_nok=case.granted_nok,
-        actor=cause.source,
-        reason=why,
-        command_id=cause.message_id,
-        at=cause.at,
-    )
-    out.emit(
-        FundingReleased(
-            application_id=case.application_id,
-            amount_nok=case.granted_nok,
-            programme_year=case.granted_year,
-            budget_remaining_nok=budget.remaining_nok,
-        ),
-        key=str(case.application_id),
-    )
-
-
-# decisions
-
-
-async def decide_funding(
-    conn: Connection, out: Recorder, *, command: DecideFunding, cause: Cause, policy: Policy
-) -> None:
-    case = await repository.lock_case(conn, application_id=command.application_id)
-    grant = command.outcome == "grant"
-    amount = command.amount_nok if grant else None  # an amount on a decline is ignored
-    reasons = domain.case_refusals(case) + (domain.amount_refusals(amount) if grant else [])
-    if reasons or case is None:
-        out.reject(reasons)
-    elif amount is None:
-        await _decline(conn, out, case=case, command=command, cause=cause)
-    else:
-        year = domain.programme_year(cause.at)
-        await _grant(conn, out, case=case, command=command, amount_nok=amount, year=year, cause=cause, policy=policy)
-
-
-async def _decline(conn: Connection, out: Recorder, *, case: Case, command: DecideFunding, cause: Cause) -> None:
-    await repository.set_case_status(conn, application_id=case.application_id, status="declined", at=cause.at)
-    await repository.append_ledger(
-        conn,
-        entry="decline",
-        application_id=case.application_id,
-        organisation_number=case.organisation_number,
-        actor=command.decided_by,
-        reason=command.reason,
-        command_id=cause.message_id,
-        at=cause.at,
-    )
-    out.emit(FundingDeclined(application_id=case.application_id, reason=command.reason), key=str(case.application_id))
-
-
-async def _grant(
-    conn: Connection,
-    out: Recorder,
-    *,
-    case: Case,
-    command: DecideFunding,
-    amount_nok: int,
-    year: int,
-    cause: Cause,
-    policy: Policy,
-) -> None:
-    # Lock order: case (above), organisation, budget. The organisation's lock makes its de minimis
-    # sum stable until commit; the budget's lock makes the refusal reasons exact, and the guarded
-    # UPDATE below is what guarantees the money is there.
-    await repository.lock_organisation(conn, organisation_number=case.organisation_number)
-    aid = await repository.active_aid_by_year(
-        conn, organisation_number=case.organisation_number, years=domain.affected_years(year)
-    )
-    budget = await repository.lock_budget(conn, programme_year=year)
-    reasons = domain.grant_refusals(
-        case, amount_nok=amount_nok, budget=budget, aid_by_year=aid, year=year, policy=policy
-    )
-    after = None if reasons else await repository.take_from_budget(conn, programme_year=year, amount_nok=amount_nok)
-    if after is None:
-        reasons = reasons or [
-            Reason(code=domain.INSUFFICIENT_BUDGET, field="amount_nok", message=f"the {year} budget cannot cover it")
-        ]
-        _refuse(out, reasons, case=case, amount_nok=amount_nok, year=year)
-        return
+async def _save_grant(conn: Connection, change: CaseAfter, *, command: DecideFunding, cause: Cause) -> None:
     await repository.insert_grant(
         conn,
-        application_id=case.application_id,
-        organisation_number=case.organisation_number,
-        programme_year=year,
-        amount_nok=amount_nok,
+        case=change.case,
         decided_by=command.decided_by,
         reason=command.reason,
         command_id=cause.message_id,
         at=cause.at,
     )
-    await repository.set_case_status(conn, application_id=case.application_id, status="granted", at=cause.at)
-    await repository.append_ledger(
-        conn,
-        entry="grant",
-        programme_year=year,
-        application_id=case.application_id,
-        organisation_number=case.organisation_number,
-        amount_nok=-amount_nok,
-        actor=command.decided_by,
-        reason=command.reason,
-        command_id=cause.message_id,
-        at=cause.at,
-    )
-    out.emit(
-        FundingGranted(
-            application_id=case.application_id,
-            organisation_number=case.organisation_number,
-            amount_nok=amount_nok,
-            programme_year=year,
-            budget_remaining_nok=after.remaining_nok,
-        ),
-        key=str(case.application_id),
-    )
-    await _thresholds(conn, out, after=after, cause=cause, policy=policy)
+    if change.budget is not None and change.thresholds:
+        await repository.record_thresholds(conn, budget=change.budget, thresholds=change.thresholds, at=cause.at)
 
 
-def _refuse(out: Recorder, reasons: list[Reason], *, case: Case, amount_nok: int, year: int) -> None:
-    """Refuse the grant; refusals the money decided (not the handler's input) go to the case handlers too."""
-    out.reject(reasons)
-    situational = sorted({r.code for r in reasons} & domain.SITUATIONAL_CODES)
-    if situational:
-        out.notify(
-            audience="staff",
-            role=CASE_HANDLERS,
-            template=TEMPLATE_REFUSED,
-            about=str(case.application_id),
-            params={
-                "application_id": str(case.application_id),
-                "organisation_number": case.organisation_number,
-                "amount_nok": amount_nok,
-                "programme_year": year,
-                "codes": situational,
-            },
-        )
+async def _release(conn: Connection, case: Case, *, cause: Cause) -> None:
+    """A released grant's money back in its year's budget (the guard is the backstop), the grant ended."""
+    if case.granted_nok is None or case.granted_year is None:
+        msg = f"funding case {case.application_id} is released without an active grant"
+        raise ValueError(msg)
+    if await repository.return_to_budget(conn, programme_year=case.granted_year, amount_nok=case.granted_nok) is None:
+        msg = f"releasing {case.granted_nok} NOK would take budget {case.granted_year} over its total"
+        raise RuntimeError(msg)
+    await repository.release_grant(conn, application_id=case.application_id, at=cause.at)
 
 
-async def _thresholds(conn: Connection, out: Recorder, *, after: Budget, cause: Cause, policy: Policy) -> None:
-    year = after.programme_year
-    already = await repository.crossed_thresholds(conn, programme_year=year)
-    for threshold in domain.thresholds_crossed(after, policy=policy, already=already):
-        first = await repository.record_threshold(
-            conn, programme_year=year, threshold=threshold, remaining_nok=after.remaining_nok, at=cause.at
-        )
-        if not first:
-            continue
-        out.emit(
-            BudgetThresholdCrossed(
-                programme_year=year, remaining_nok=after.remaining_nok, threshold=threshold, total_nok=after.total_nok
-            ),
-            key=budget_key(year),
-        )
-        out.notify(
-            audience="staff",
-            role=PROGRAMME_OFFICE,
-            template=TEMPLATE_THRESHOLD,
-            about=budget_key(year),
-            params={
-                "programme_year": year,
-                "threshold": threshold,
-                "remaining_nok": after.remaining_nok,
-                "total_nok": after.total_nok,
-            },
-            fact=f"{year}/{threshold}",
-        )
-        log.info("budget.threshold_crossed", programme_year=year, threshold=threshold)
+async def _enter(conn: Connection, case: Case, *, actor: str, reason: str, cause: Cause) -> None:
+    """The case's new status, and its decision in the ledger with who and why."""
+    await repository.set_case_status(conn, application_id=case.application_id, status=case.status, at=cause.at)
+    line = ledger.decided(case, actor=actor, reason=reason)
+    await repository.append_ledger(conn, line=line, command_id=cause.message_id, at=cause.at)

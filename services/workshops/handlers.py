@@ -1,46 +1,61 @@
-"""What the workshops service reads: one route per command or event type, each calling its use case."""
+"""What the workshops service reacts to: one route per command or event type, one job per time-driven use case."""
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
-from shared.consumer import Route, Subscription, UseCase
-from shared.contract import workshops as contract
-from shared.contract.base import Message
+from shared.consumer import Route, Subscription, by_type
+from shared.contract.applications import ApplicationSubmitted
+from shared.contract.workshops import (
+    CancelRegistration,
+    CancelWorkshop,
+    ChangeWorkshopCapacity,
+    EraseParticipantData,
+    RecordAttendance,
+    RegisterParticipant,
+    RescheduleWorkshop,
+    ScheduleWorkshop,
+)
+from shared.scheduler import Job
 from shared.topics import APPLICATIONS_EVENTS, WORKSHOPS_COMMANDS
-from workshops import invitations, participants, usecases
-from workshops.domain import Policy
-from workshops.upstream import ApplicationSubmitted
+from workshops.domain.reminders import DueReminder
+from workshops.settings import WorkshopsSettings
+from workshops.usecases import UseCases
 
 
-def subscriptions(policy: Policy) -> list[Subscription]:
-    def route(model: type[Message], use_case: Any) -> tuple[str, Route]:
-        handler: UseCase = partial(use_case, policy=policy)
-        return model.ce_type, Route(model, handler)
-
+def subscriptions(cases: UseCases) -> list[Subscription]:
     return [
         Subscription(
             topic=WORKSHOPS_COMMANDS,
-            routes=dict(
-                [
-                    route(contract.ScheduleWorkshop, usecases.schedule_workshop),
-                    route(contract.RescheduleWorkshop, usecases.reschedule_workshop),
-                    route(contract.CancelWorkshop, usecases.cancel_workshop),
-                    route(contract.ChangeWorkshopCapacity, usecases.change_capacity),
-                    route(contract.RegisterParticipant, participants.register_participant),
-                    route(contract.CancelRegistration, participants.cancel_registration),
-                    route(contract.RecordAttendance, participants.record_attendance),
-                    route(contract.EraseParticipantData, participants.erase_participant_data),
-                ]
+            routes=by_type(
+                Route(ScheduleWorkshop, cases.schedule),
+                Route(RescheduleWorkshop, cases.reschedule),
+                Route(CancelWorkshop, cases.cancel_workshop),
+                Route(ChangeWorkshopCapacity, cases.change_capacity),
+                Route(RegisterParticipant, cases.register),
+                Route(CancelRegistration, cases.cancel_registration),
+                Route(RecordAttendance, cases.record_attendance),
+                Route(EraseParticipantData, cases.erase),
             ),
             commands=True,
             description="workshops' commands: scheduling, registrations, attendance, erasure",
         ),
         Subscription(
             topic=APPLICATIONS_EVENTS,
-            routes=dict([route(ApplicationSubmitted, invitations.invite_to_clarification)]),
+            routes=by_type(Route(ApplicationSubmitted, cases.invite)),
             commands=False,
             description="submitted applications: invite the applicant to a clarification workshop",
         ),
     ]
+
+
+def jobs(cases: UseCases, settings: WorkshopsSettings) -> list[Job[Any]]:
+    reminders: Job[DueReminder] = Job(
+        name="reminders",
+        due=cases.due_reminders,
+        fact=lambda reminder: reminder.fact,
+        settle=cases.send_reminder,
+        poll_interval_s=settings.reminder_poll_interval_s,
+        batch_size=settings.reminder_batch_size,
+    )
+    return [reminders]

@@ -7,15 +7,14 @@ from datetime import timedelta
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import DEFAULT_CLUSTERS, ServiceSettings
-from workshops.domain import Policy
+from shared.settings import ServiceSettings
+from workshops.domain.policy import Policy
 
 
 class WorkshopsSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="WORKSHOPS_", extra="ignore", frozen=True)
 
     database_dsn: SecretStr = SecretStr("postgresql://workshops:workshops@127.0.0.1:55432/programme")
-    clusters: tuple[str, ...] = Field(default=DEFAULT_CLUSTERS, description="the programme's cluster ids (JSON list)")
 
     travel_buffer_minutes: int = Field(
         default=90, ge=0, le=24 * 60, description="least time between a facilitator's workshops in different towns"

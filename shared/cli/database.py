@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
-from pathlib import Path
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 import asyncpg
 
 from shared import migrate
+from shared.descriptor import Descriptor
 from shared.topics import SERVICES
 
 
@@ -17,15 +17,6 @@ def service_dsn(service: str) -> str:
     """The service's DSN as the service itself reads it (``<SERVICE>_DATABASE_DSN``), local default otherwise."""
     default = f"postgresql://{service}:{service}@127.0.0.1:55432/programme"
     return os.environ.get(f"{service.upper()}_DATABASE_DSN", default)
-
-
-def migrations_folder(service: str) -> Path:
-    """The service package's migrations, found without importing the service's code."""
-    spec = importlib.util.find_spec(service)
-    if spec is None or not spec.submodule_search_locations:
-        msg = f"the {service} service package is not installed"
-        raise LookupError(msg)
-    return Path(next(iter(spec.submodule_search_locations))) / "migrations"
 
 
 async def bootstrap_all(admin_dsn: str, services: tuple[str, ...] = SERVICES) -> None:
@@ -39,12 +30,12 @@ async def bootstrap_all(admin_dsn: str, services: tuple[str, ...] = SERVICES) ->
         await admin.close()
 
 
-async def migrate_all(services: tuple[str, ...] = SERVICES) -> dict[str, int]:
-    """As each service's own role: its migrations; returns how many were applied per service."""
+async def migrate_all(services: Sequence[Descriptor]) -> dict[str, int]:
+    """As each registered service's own role: its migrations; returns how many were applied per service."""
     applied = {}
     for service in services:
         done = await migrate.migrate_service(
-            service_dsn(service), service=service, migrations=migrations_folder(service)
+            service_dsn(service.name), service=service.name, migrations=service.migrations
         )
-        applied[service] = len(done)
+        applied[service.name] = len(done)
     return applied

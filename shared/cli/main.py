@@ -1,4 +1,5 @@
-"""Entry point of `programme`: subcommands for operators."""
+"""The operator's subcommands; `programme` (the operator entry point above the services) runs them with the
+services it registers."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +18,10 @@ from pydantic_settings import SettingsConfigDict
 
 from shared.cli import database, deadletters, messages, outbox, topics
 from shared.contract import schemas
+from shared.descriptor import Descriptor
 from shared.kafka import producer_options
 from shared.settings import ServiceSettings
-from shared.topics import SERVICES, contract_topics
+from shared.topics import contract_topics
 
 DEFAULT_ADMIN_DSN = "postgresql://postgres:postgres@127.0.0.1:55432/programme"
 
@@ -110,50 +113,61 @@ def _admin_dsn(parser: argparse.ArgumentParser) -> None:
     )
 
 
-async def run(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class Context:
+    """What a subcommand works with: the broker, its client options, and the registered services."""
+
+    bootstrap: str
+    options: dict[str, Any]
+    services: Sequence[Descriptor]
+
+
+async def run(args: argparse.Namespace, services: Sequence[Descriptor]) -> int:
     settings = OperatorSettings()
     bootstrap = args.bootstrap_servers or settings.kafka_bootstrap_servers
     options: dict[str, Any] = {k: v for k, v in producer_options(settings).items() if k != "bootstrap_servers"}
     handler = _HANDLERS[(args.command, getattr(args, "action", None))]
-    return await handler(args, bootstrap, options)
+    return await handler(args, Context(bootstrap, options, services))
 
 
-async def _topics_create(args: argparse.Namespace, bootstrap: str, options: dict[str, Any]) -> int:
+async def _topics_create(args: argparse.Namespace, context: Context) -> int:
     created = await topics.ensure_topics(
-        bootstrap, partitions=args.partitions, replication=args.replication_factor, options=options
+        context.bootstrap, partitions=args.partitions, replication=args.replication_factor, options=context.options
     )
     print(f"created {len(created)} topic(s){': ' + ', '.join(created) if created else ''}")
     return 0
 
 
-async def _topics_check(_: argparse.Namespace, bootstrap: str, options: dict[str, Any]) -> int:
-    found = await topics.describe_topics(bootstrap, options)
+async def _topics_check(_: argparse.Namespace, context: Context) -> int:
+    found = await topics.describe_topics(context.bootstrap, context.options)
     for name, partitions in found.items():
         print(f"{name:32} {partitions or 'MISSING'}")
     return 0 if all(found.values()) else 1
 
 
-async def _db_bootstrap(args: argparse.Namespace, _: str, __: dict[str, Any]) -> int:
-    await database.bootstrap_all(args.admin_dsn)
-    print(f"roles and schemas ready: {', '.join(SERVICES)}")
+async def _db_bootstrap(args: argparse.Namespace, context: Context) -> int:
+    await database.bootstrap_all(args.admin_dsn, tuple(service.name for service in context.services))
+    print(f"roles and schemas ready: {', '.join(s.name for s in context.services)}")
     return 0
 
 
-async def _db_migrate(_: argparse.Namespace, __: str, ___: dict[str, Any]) -> int:
-    applied = await database.migrate_all()
+async def _db_migrate(_: argparse.Namespace, context: Context) -> int:
+    applied = await database.migrate_all(context.services)
     print(", ".join(f"{service}: {count} applied" for service, count in applied.items()))
     return 0
 
 
-async def _send(args: argparse.Namespace, bootstrap: str, options: dict[str, Any]) -> int:
+async def _send(args: argparse.Namespace, context: Context) -> int:
     outgoing = messages.command_from_file(
         args.file, ce_type=args.ce_type, key=args.key, source=args.source, correlation_id=args.correlation_id
     )
     print(f"sending {outgoing.ce_type} key={outgoing.key} ce_id={outgoing.headers['ce_id']} to {outgoing.topic}")
     if args.wait <= 0:
-        await messages.send(bootstrap, outgoing, options)
+        await messages.send(context.bootstrap, outgoing, context.options)
         return 0
-    answers = await messages.send_and_wait_for_answer(bootstrap, outgoing, wait_s=args.wait, options=options)
+    answers = await messages.send_and_wait_for_answer(
+        context.bootstrap, outgoing, wait_s=args.wait, options=context.options
+    )
     if not answers:
         print(f"no answer within {args.wait:.0f}s (is the service running? see `programme tail`)")
         return 1
@@ -162,9 +176,11 @@ async def _send(args: argparse.Namespace, bootstrap: str, options: dict[str, Any
     return 2 if any(a.headers.get("ce_type", "").endswith("CommandRejected.v1") for a in answers) else 0
 
 
-async def _tail(args: argparse.Namespace, bootstrap: str, options: dict[str, Any]) -> int:
+async def _tail(args: argparse.Namespace, context: Context) -> int:
     chosen = args.topics or list(contract_topics())
-    reader = await messages.open_reader(bootstrap, chosen, from_beginning=args.from_beginning, options=options)
+    reader = await messages.open_reader(
+        context.bootstrap, chosen, from_beginning=args.from_beginning, options=context.options
+    )
     try:
         async for seen in messages.records(reader, follow=not args.no_follow):
             print(seen.line(show_personal=args.show_personal), flush=True)
@@ -173,16 +189,16 @@ async def _tail(args: argparse.Namespace, bootstrap: str, options: dict[str, Any
     return 0
 
 
-async def _dlq_list(args: argparse.Namespace, bootstrap: str, options: dict[str, Any]) -> int:
-    letters = await deadletters.list_letters(bootstrap, args.service, options)
+async def _dlq_list(args: argparse.Namespace, context: Context) -> int:
+    letters = await deadletters.list_letters(context.bootstrap, args.service, context.options)
     for letter in letters:
         print(deadletters.describe(letter))
     print(f"{len(letters)} dead letter(s) in {args.service}.dlq.v1")
     return 0
 
 
-async def _dlq_replay(args: argparse.Namespace, bootstrap: str, options: dict[str, Any]) -> int:
-    letters = await deadletters.list_letters(bootstrap, args.service, options)
+async def _dlq_replay(args: argparse.Namespace, context: Context) -> int:
+    letters = await deadletters.list_letters(context.bootstrap, args.service, context.options)
     if not args.all:
         wanted = set(args.offset)
         letters = [
@@ -194,26 +210,28 @@ async def _dlq_replay(args: argparse.Namespace, bootstrap: str, options: dict[st
         if missing:
             print(f"no dead letter at offset(s) {sorted(missing)}", file=sys.stderr)
             return 1
-    for letter, ce_id in await deadletters.replay(bootstrap, letters, new_ids=args.new_id, options=options):
+    for letter, ce_id in await deadletters.replay(
+        context.bootstrap, letters, new_ids=args.new_id, options=context.options
+    ):
         print(f"replayed dlq@{letter.partition}:{letter.offset} -> {letter.headers['x-original-topic']} ce_id={ce_id}")
     return 0
 
 
-async def _outbox(args: argparse.Namespace, _: str, __: dict[str, Any]) -> int:
-    for backlog in await outbox.backlogs(args.admin_dsn):
+async def _outbox(args: argparse.Namespace, context: Context) -> int:
+    for backlog in await outbox.backlogs(args.admin_dsn, [service.name for service in context.services]):
         oldest = backlog.oldest.isoformat() if backlog.oldest else "-"
         recent = backlog.sent_last_minute
         print(f"{backlog.service:13} unsent={backlog.unsent:<6} oldest={oldest:32} sent_last_minute={recent}")
     return 0
 
 
-async def _contract_export(args: argparse.Namespace, _: str, __: dict[str, Any]) -> int:
+async def _contract_export(args: argparse.Namespace, _: Context) -> int:
     written = schemas.export(args.folder)
     print(f"{len(written)} schema(s) in {args.folder}")
     return 0
 
 
-async def _contract_check(args: argparse.Namespace, _: str, __: dict[str, Any]) -> int:
+async def _contract_check(args: argparse.Namespace, _: Context) -> int:
     problems = schemas.check_against(args.release)
     for problem in problems:
         print(problem)
@@ -236,16 +254,12 @@ _HANDLERS = {
 }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None, *, services: Sequence[Descriptor]) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return asyncio.run(run(args))
+        return asyncio.run(run(args, services))
     except KeyboardInterrupt:
         return 130
     except (ValueError, TypeError, LookupError, json.JSONDecodeError) as error:
         print(f"programme: {error}", file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

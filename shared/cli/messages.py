@@ -15,11 +15,11 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from shared.cli.topics import topic_partitions
+from shared.contract.schemas import contract_models
 from shared.envelope import build_headers, type_service
 from shared.topics import commands_topic, events_topic
 
 PERSONAL_FIELDS = frozenset({"email", "name", "contact", "participant", "management_sponsor", "confirmed_by"})
-_KEY_FIELDS = ("application_id", "workshop_id", "email")
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def command_from_file(
     service = type_service(ce_type)
     if service is None:
         raise ValueError(f"{ce_type!r} is not a <service>.<Name>.v<N> type")
-    key = key or content.get("key") or derive_key(ce_type, data)
+    key = key or content.get("key") or record_key(ce_type, data)
     ce_id = str(uuid.uuid4())
     headers = build_headers(
         ce_id=ce_id,
@@ -59,14 +59,15 @@ def command_from_file(
     return Outgoing(commands_topic(service), key, ce_type, data, headers)
 
 
-def derive_key(ce_type: str, data: dict[str, Any]) -> str:
-    """The contract's key for a command: its aggregate's id, `budget-<year>` for budgets, the e-mail for erasure."""
-    if ce_type.startswith("funding.AllocateBudget."):
-        return f"budget-{data['programme_year']}"
-    for name in _KEY_FIELDS:
-        if data.get(name):
-            return str(data[name])
-    raise ValueError("cannot tell the record key from the data: give --key")
+def record_key(ce_type: str, data: dict[str, Any]) -> str:
+    """The contract's record key for a command, as its model says (`key_template`)."""
+    model = contract_models().get(ce_type)
+    if model is None:
+        raise ValueError(f"{ce_type} is not a type of the contract: give --key")
+    try:
+        return model.key_from(data)
+    except (KeyError, ValueError, IndexError) as error:
+        raise ValueError(f"cannot tell the record key of {ce_type} from the data ({error}): give --key") from error
 
 
 async def send(bootstrap: str, outgoing: Outgoing, options: dict[str, Any]) -> None:

@@ -2,38 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Sequence
 
 import asyncpg
 
-from shared.topics import SERVICES
+from shared import outbox
+from shared.outbox import Backlog
 
 
-@dataclass(frozen=True)
-class Backlog:
-    service: str
-    unsent: int
-    oldest: datetime | None
-    sent_last_minute: int
-
-
-async def backlogs(admin_dsn: str) -> list[Backlog]:
+async def backlogs(admin_dsn: str, services: Sequence[str]) -> list[Backlog]:
     conn = await asyncpg.connect(admin_dsn)
     try:
-        found = []
-        for service in SERVICES:
-            exists = await conn.fetchval("SELECT to_regclass($1)", f"{service}.outbox")
-            if exists is None:
-                continue
-            row = await conn.fetchrow(
-                f"""SELECT count(*) FILTER (WHERE sent_at IS NULL) AS unsent,
-                           min(recorded_at) FILTER (WHERE sent_at IS NULL) AS oldest,
-                           count(*) FILTER (WHERE sent_at > now() - interval '1 minute') AS recent
-                    FROM {service}.outbox"""
-            )
-            if row is not None:  # an aggregate always answers one row
-                found.append(Backlog(service, row["unsent"], row["oldest"], row["recent"]))
-        return found
+        found = [await outbox.backlog(conn, schema=service) for service in services]
+        return [backlog for backlog in found if backlog is not None]
     finally:
         await conn.close()

@@ -25,7 +25,8 @@ from pydantic import (
 )
 from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
-from shared.contract.base import AwareDatetime, Command, Event
+from shared.contract.base import AwareDatetime, Command, Event, Template
+from shared.contract.reference import CASE_HANDLERS
 
 # A date on the wire is `YYYY-MM-DD` and nothing else (no timestamps, no times).
 StrictDate = Annotated[date, Strict()]
@@ -158,6 +159,7 @@ class SubmitApplication(ApplicationContent, Command):
     """A new application (key `application_id`)."""
 
     ce_type: ClassVar[str] = "applications.SubmitApplication.v1"
+    key_template: ClassVar[str] = "{application_id}"
 
     application_id: UUID
 
@@ -169,6 +171,7 @@ class AmendApplication(Command):
     """Changes to an application that is not yet ready for decision."""
 
     ce_type: ClassVar[str] = "applications.AmendApplication.v1"
+    key_template: ClassVar[str] = "{application_id}"
 
     application_id: UUID
     changes: ApplicationChanges
@@ -178,6 +181,7 @@ class ConfirmManagementCommitment(Command):
     """The management sponsor confirms the company's commitment to the project."""
 
     ce_type: ClassVar[str] = "applications.ConfirmManagementCommitment.v1"
+    key_template: ClassVar[str] = "{application_id}"
 
     application_id: UUID
     confirmed_by: ConfirmedBy
@@ -188,6 +192,7 @@ class WithdrawApplication(Command):
     """The applicant withdraws; allowed until declined or withdrawn, approval included."""
 
     ce_type: ClassVar[str] = "applications.WithdrawApplication.v1"
+    key_template: ClassVar[str] = "{application_id}"
 
     application_id: UUID
     reason: LongText
@@ -200,6 +205,7 @@ class ApplicationSubmitted(ApplicationContent, Event):
     """An application was received: the whole of it, its status and its version (1)."""
 
     ce_type: ClassVar[str] = "applications.ApplicationSubmitted.v1"
+    key_template: ClassVar[str] = "{application_id}"
 
     application_id: UUID
     status: Literal["submitted"] = "submitted"
@@ -210,6 +216,7 @@ class ApplicationAmended(Event):
     """An application was changed: the changed fields as sent, and the new version."""
 
     ce_type: ClassVar[str] = "applications.ApplicationAmended.v1"
+    key_template: ClassVar[str] = "{application_id}"
 
     application_id: UUID
     changes: ApplicationChanges
@@ -218,6 +225,7 @@ class ApplicationAmended(Event):
 
 class ManagementCommitmentConfirmed(Event):
     ce_type: ClassVar[str] = "applications.ManagementCommitmentConfirmed.v1"
+    key_template: ClassVar[str] = "{application_id}"
 
     application_id: UUID
     confirmed_by: ConfirmedBy
@@ -228,6 +236,7 @@ class ClarificationCompleted(Event):
     """The applicant company attended a clarification workshop."""
 
     ce_type: ClassVar[str] = "applications.ClarificationCompleted.v1"
+    key_template: ClassVar[str] = "{application_id}"
 
     application_id: UUID
     workshop_id: UUID
@@ -238,6 +247,7 @@ class ApplicationReadyForDecision(Event):
     """Plan, management commitment and clarification all hold: what a funding decision needs."""
 
     ce_type: ClassVar[str] = "applications.ApplicationReadyForDecision.v1"
+    key_template: ClassVar[str] = "{application_id}"
 
     application_id: UUID
     organisation_number: str
@@ -252,6 +262,7 @@ class ApplicationReadyForDecision(Event):
 
 class ApplicationApproved(Event):
     ce_type: ClassVar[str] = "applications.ApplicationApproved.v1"
+    key_template: ClassVar[str] = "{application_id}"
 
     application_id: UUID
     amount_nok: int
@@ -259,6 +270,7 @@ class ApplicationApproved(Event):
 
 class ApplicationDeclined(Event):
     ce_type: ClassVar[str] = "applications.ApplicationDeclined.v1"
+    key_template: ClassVar[str] = "{application_id}"
 
     application_id: UUID
     reason: str
@@ -266,6 +278,7 @@ class ApplicationDeclined(Event):
 
 class ApplicationWithdrawn(Event):
     ce_type: ClassVar[str] = "applications.ApplicationWithdrawn.v1"
+    key_template: ClassVar[str] = "{application_id}"
 
     application_id: UUID
     reason: str
@@ -289,3 +302,27 @@ PUBLISHED: tuple[type[Event], ...] = (
     ApplicationDeclined,
     ApplicationWithdrawn,
 )
+
+# notifications
+
+_APPLICATION = ("application_id", "title")
+RECEIVED = Template("applications.received", "applicant", (*_APPLICATION, "applicant_name", "contact_name"))
+PRECONDITIONS_MISSING = Template("applications.preconditions_missing", "applicant", (*_APPLICATION, "missing"))
+READY_FOR_DECISION = Template(
+    "applications.ready_for_decision",
+    "staff",
+    (
+        *_APPLICATION,
+        "organisation_number",
+        "applicant_name",
+        "lead_cluster",
+        "project_type",
+        "requested_nok",
+        "total_cost_nok",
+    ),
+    role=CASE_HANDLERS,
+)
+APPROVED = Template("applications.approved", "applicant", (*_APPLICATION, "amount_nok"))
+DECLINED = Template("applications.declined", "applicant", (*_APPLICATION, "reason"))
+
+TEMPLATES: tuple[Template, ...] = (RECEIVED, PRECONDITIONS_MISSING, READY_FOR_DECISION, APPROVED, DECLINED)

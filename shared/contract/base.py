@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
@@ -42,9 +44,24 @@ def organisation_number_is_valid(number: str) -> bool:
 
 
 class Message(BaseModel):
-    """A message on the wire. ``ce_type`` is the CloudEvents type it travels as."""
+    """A message on the wire. ``ce_type`` is the CloudEvents type it travels as.
+
+    ``key_template`` is the record key the contract gives the type, over its fields
+    (``"{application_id}"``, ``"budget-{programme_year}"``); ``personal_key`` says the key names a
+    person (an e-mail), so it never goes to a log.
+    """
 
     ce_type: ClassVar[str]
+    key_template: ClassVar[str]
+    personal_key: ClassVar[bool] = False
+
+    @classmethod
+    def key_from(cls, data: Mapping[str, Any]) -> str:
+        """The record key of a message of this type with this data; KeyError when the data lacks its field."""
+        return cls.key_template.format_map(data)
+
+    def record_key(self) -> str:
+        return self.key_from(self.__dict__)
 
 
 class Command(Message):
@@ -54,7 +71,7 @@ class Command(Message):
 
 
 class Event(Message):
-    """A fact a service publishes. Producers write all fields; consumers read with `TolerantEvent`."""
+    """A fact a service publishes. Producers write all fields; consumers read them tolerantly (`Route.read`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -76,6 +93,8 @@ class Reason(BaseModel):
 class CommandRejected(Event):
     """The one answer to a command that a rule refused or that could not be read; ce_type set per service."""
 
+    key_template: ClassVar[str] = "{subject}"
+
     command_id: str
     command_type: str
     subject: str
@@ -89,6 +108,23 @@ class Recipient(BaseModel):
     role: str | None = Field(default=None, description="case-handlers | programme-office | cluster:<id>")
 
 
+Audience = Literal["staff", "applicant", "participant"]
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A notification the programme asks for, as data: its name, who it is for, and the params it carries.
+
+    ``role`` is the staff role it goes to; a template without one goes to the e-mail of the person
+    the fact is about.
+    """
+
+    name: str
+    audience: Audience
+    params: tuple[str, ...]
+    role: str | None = None
+
+
 class NotificationRequested(Event):
     ce_type: ClassVar[str] = "programme.NotificationRequested.v1"
 
@@ -100,6 +136,6 @@ class NotificationRequested(Event):
     params: dict[str, Any]
     about: str
 
-    def key(self) -> str:
+    def record_key(self) -> str:
         """The record key: the recipient's e-mail, else their role."""
         return self.recipient.email or self.recipient.role or self.about

@@ -7,16 +7,12 @@ from uuid import UUID
 
 from pydantic import Field, StrictInt
 
-from shared.contract.base import NOK, Command, Event
+from shared.contract.base import NOK, Command, Event, Template
+from shared.contract.reference import CASE_HANDLERS, PROGRAMME_OFFICE
 
 # A programme year on the wire: a calendar year. The range only keeps absurd values out of the
 # database; whether a year has a budget is the domain's question.
 ProgrammeYear = Annotated[StrictInt, Field(ge=2000, le=9999)]
-
-
-def budget_key(programme_year: int) -> str:
-    """The record key of a year's budget commands and events: `budget-<year>`."""
-    return f"budget-{programme_year}"
 
 
 # commands
@@ -26,6 +22,7 @@ class AllocateBudget(Command):
     """Add an allocation to a programme year's budget (key `budget-<year>`)."""
 
     ce_type: ClassVar[str] = "funding.AllocateBudget.v1"
+    key_template: ClassVar[str] = "budget-{programme_year}"
 
     allocation_id: UUID
     programme_year: ProgrammeYear
@@ -37,6 +34,7 @@ class DecideFunding(Command):
     """A case handler's decision on a funding case (key `application_id`); amount only on a grant."""
 
     ce_type: ClassVar[str] = "funding.DecideFunding.v1"
+    key_template: ClassVar[str] = "{application_id}"
 
     application_id: UUID
     outcome: Literal["grant", "decline"]
@@ -52,6 +50,7 @@ class BudgetAllocated(Event):
     """An allocation was added to a year's budget; the year's totals after it."""
 
     ce_type: ClassVar[str] = "funding.BudgetAllocated.v1"
+    key_template: ClassVar[str] = "budget-{programme_year}"
 
     programme_year: int
     amount_nok: NOK
@@ -64,6 +63,7 @@ class FundingCaseOpened(Event):
     """An application ready for decision became a funding case, with the fields the decision needs."""
 
     ce_type: ClassVar[str] = "funding.FundingCaseOpened.v1"
+    key_template: ClassVar[str] = "{application_id}"
 
     application_id: UUID
     organisation_number: str
@@ -80,6 +80,7 @@ class FundingGranted(Event):
     """A grant was decided and its money taken from the year's budget."""
 
     ce_type: ClassVar[str] = "funding.FundingGranted.v1"
+    key_template: ClassVar[str] = "{application_id}"
 
     application_id: UUID
     organisation_number: str
@@ -92,6 +93,7 @@ class FundingDeclined(Event):
     """A case was declined."""
 
     ce_type: ClassVar[str] = "funding.FundingDeclined.v1"
+    key_template: ClassVar[str] = "{application_id}"
 
     application_id: UUID
     reason: str
@@ -101,6 +103,7 @@ class FundingCaseClosed(Event):
     """An open case was closed without a decision because the application was withdrawn."""
 
     ce_type: ClassVar[str] = "funding.FundingCaseClosed.v1"
+    key_template: ClassVar[str] = "{application_id}"
 
     application_id: UUID
     reason: Literal["application_withdrawn"] = "application_withdrawn"
@@ -110,6 +113,7 @@ class FundingReleased(Event):
     """A granted application was withdrawn: its money went back to the year's budget."""
 
     ce_type: ClassVar[str] = "funding.FundingReleased.v1"
+    key_template: ClassVar[str] = "{application_id}"
 
     application_id: UUID
     amount_nok: NOK
@@ -121,12 +125,15 @@ class BudgetThresholdCrossed(Event):
     """A grant took a year's remaining budget below the low threshold, or to zero; once per threshold and year."""
 
     ce_type: ClassVar[str] = "funding.BudgetThresholdCrossed.v1"
+    key_template: ClassVar[str] = "budget-{programme_year}"
 
     programme_year: int
     remaining_nok: NOK
     threshold: Literal["low", "exhausted"]
     total_nok: NOK
 
+
+COMMANDS: tuple[type[Command], ...] = (AllocateBudget, DecideFunding)
 
 PUBLISHED: tuple[type[Event], ...] = (
     BudgetAllocated,
@@ -137,3 +144,20 @@ PUBLISHED: tuple[type[Event], ...] = (
     FundingReleased,
     BudgetThresholdCrossed,
 )
+
+# notifications
+
+BUDGET_THRESHOLD = Template(
+    "funding.budget_threshold",
+    "staff",
+    ("programme_year", "threshold", "remaining_nok", "total_nok"),
+    role=PROGRAMME_OFFICE,
+)
+DECISION_REFUSED = Template(
+    "funding.decision_refused",
+    "staff",
+    ("application_id", "organisation_number", "amount_nok", "programme_year", "codes"),
+    role=CASE_HANDLERS,
+)
+
+TEMPLATES: tuple[Template, ...] = (BUDGET_THRESHOLD, DECISION_REFUSED)

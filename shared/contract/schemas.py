@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 from typing import Any
 
-from shared.contract.base import Command, CommandRejected, Event, Message, NotificationRequested
+from shared.contract import applications, funding, workshops
+from shared.contract.base import Command, CommandRejected, Message, NotificationRequested
 from shared.topics import SERVICES
 
-CONTRACT_MODULES = tuple(f"shared.contract.{service}" for service in SERVICES)
+# Each producing service's part of the contract: its commands and the events it publishes.
+_PARTS = (applications, workshops, funding)
 
 
 def contract_models() -> dict[str, type[Message]]:
     """Every command and event of the contract, by ce_type."""
     models: dict[str, type[Message]] = {NotificationRequested.ce_type: NotificationRequested}
-    for name in CONTRACT_MODULES:
-        module = importlib.import_module(name)
-        for value in vars(module).values():
-            if (
-                isinstance(value, type)
-                and issubclass(value, Command | Event)
-                and value.__module__ == name
-                and isinstance(getattr(value, "ce_type", None), str)
-            ):
-                models[value.ce_type] = value
+    for part in _PARTS:
+        models.update((model.ce_type, model) for model in (*part.COMMANDS, *part.PUBLISHED))
     return dict(sorted(models.items()))
 
 

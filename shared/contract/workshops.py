@@ -14,7 +14,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StrictInt
 
-from shared.contract.base import AwareDatetime, Command, Event
+from shared.contract.base import AwareDatetime, Command, Event, Template
 
 WorkshopKind = Literal["clarification", "competence", "cluster_meeting"]
 RegistrationStatus = Literal["confirmed", "waitlisted"]
@@ -63,6 +63,7 @@ class ScheduleWorkshop(Command):
     """Put a workshop on the programme."""
 
     ce_type: ClassVar[str] = "workshops.ScheduleWorkshop.v1"
+    key_template: ClassVar[str] = "{workshop_id}"
 
     workshop_id: UUID
     kind: WorkshopKind
@@ -79,6 +80,7 @@ class RescheduleWorkshop(Command):
     """Move a workshop in time, and optionally to another place."""
 
     ce_type: ClassVar[str] = "workshops.RescheduleWorkshop.v1"
+    key_template: ClassVar[str] = "{workshop_id}"
 
     workshop_id: UUID
     starts_at: WireTime
@@ -90,6 +92,7 @@ class CancelWorkshop(Command):
     """Call a workshop off."""
 
     ce_type: ClassVar[str] = "workshops.CancelWorkshop.v1"
+    key_template: ClassVar[str] = "{workshop_id}"
 
     workshop_id: UUID
     reason: str = Field(max_length=5_000)
@@ -99,6 +102,7 @@ class ChangeWorkshopCapacity(Command):
     """Set a workshop's number of seats."""
 
     ce_type: ClassVar[str] = "workshops.ChangeWorkshopCapacity.v1"
+    key_template: ClassVar[str] = "{workshop_id}"
 
     workshop_id: UUID
     capacity: StrictInt
@@ -108,6 +112,7 @@ class RegisterParticipant(Command):
     """Register a person for a workshop: a seat when one is free, else a place on the waitlist."""
 
     ce_type: ClassVar[str] = "workshops.RegisterParticipant.v1"
+    key_template: ClassVar[str] = "{workshop_id}"
 
     workshop_id: UUID
     registration_id: UUID
@@ -118,6 +123,7 @@ class CancelRegistration(Command):
     """Withdraw a registration or a waitlist place."""
 
     ce_type: ClassVar[str] = "workshops.CancelRegistration.v1"
+    key_template: ClassVar[str] = "{workshop_id}"
 
     workshop_id: UUID
     registration_id: UUID
@@ -127,6 +133,7 @@ class RecordAttendance(Command):
     """Who came: the registrations that attended a workshop that has started."""
 
     ce_type: ClassVar[str] = "workshops.RecordAttendance.v1"
+    key_template: ClassVar[str] = "{workshop_id}"
 
     workshop_id: UUID
     attended: list[UUID] = Field(min_length=1, max_length=1_000)
@@ -136,6 +143,8 @@ class EraseParticipantData(Command):
     """Erase a person's name and e-mail from every registration (key: the e-mail)."""
 
     ce_type: ClassVar[str] = "workshops.EraseParticipantData.v1"
+    key_template: ClassVar[str] = "{email}"
+    personal_key: ClassVar[bool] = True
 
     email: str = Field(min_length=1, max_length=320)
 
@@ -154,6 +163,7 @@ class WorkshopScheduled(Event):
     """A workshop was put on the programme; times in Europe/Oslo's offset."""
 
     ce_type: ClassVar[str] = "workshops.WorkshopScheduled.v1"
+    key_template: ClassVar[str] = "{workshop_id}"
 
     workshop_id: UUID
     kind: WorkshopKind
@@ -170,6 +180,7 @@ class WorkshopRescheduled(Event):
     """A workshop moved; its participants were told and their reminders planned anew."""
 
     ce_type: ClassVar[str] = "workshops.WorkshopRescheduled.v1"
+    key_template: ClassVar[str] = "{workshop_id}"
 
     workshop_id: UUID
     starts_at: AwareDatetime
@@ -183,6 +194,7 @@ class WorkshopCancelled(Event):
     """A workshop was called off; its participants were told."""
 
     ce_type: ClassVar[str] = "workshops.WorkshopCancelled.v1"
+    key_template: ClassVar[str] = "{workshop_id}"
 
     workshop_id: UUID
     reason: str
@@ -192,6 +204,7 @@ class WorkshopCapacityChanged(Event):
     """A workshop's number of seats changed; promotions from the waitlist follow as their own events."""
 
     ce_type: ClassVar[str] = "workshops.WorkshopCapacityChanged.v1"
+    key_template: ClassVar[str] = "{workshop_id}"
 
     workshop_id: UUID
     capacity: int
@@ -202,6 +215,7 @@ class ParticipantRegistered(Event):
     """A registration got a seat."""
 
     ce_type: ClassVar[str] = "workshops.ParticipantRegistered.v1"
+    key_template: ClassVar[str] = "{workshop_id}"
 
     workshop_id: UUID
     registration_id: UUID
@@ -212,6 +226,7 @@ class ParticipantWaitlisted(Event):
     """A registration went on the waitlist, at a 1-based position."""
 
     ce_type: ClassVar[str] = "workshops.ParticipantWaitlisted.v1"
+    key_template: ClassVar[str] = "{workshop_id}"
 
     workshop_id: UUID
     registration_id: UUID
@@ -223,6 +238,7 @@ class ParticipantPromoted(Event):
     """A waitlisted registration got a seat that was freed or added."""
 
     ce_type: ClassVar[str] = "workshops.ParticipantPromoted.v1"
+    key_template: ClassVar[str] = "{workshop_id}"
 
     workshop_id: UUID
     registration_id: UUID
@@ -233,6 +249,7 @@ class RegistrationCancelled(Event):
     """A registration or waitlist place was withdrawn."""
 
     ce_type: ClassVar[str] = "workshops.RegistrationCancelled.v1"
+    key_template: ClassVar[str] = "{workshop_id}"
 
     workshop_id: UUID
     registration_id: UUID
@@ -243,6 +260,7 @@ class AttendanceRecorded(Event):
     """A confirmed registration attended; the applications service waits for this on clarification workshops."""
 
     ce_type: ClassVar[str] = "workshops.AttendanceRecorded.v1"
+    key_template: ClassVar[str] = "{workshop_id}"
 
     workshop_id: UUID
     registration_id: UUID
@@ -256,10 +274,22 @@ class ParticipantDataErased(Event):
     """Names and e-mails of a person's registrations were erased; the e-mail is not in the event."""
 
     ce_type: ClassVar[str] = "workshops.ParticipantDataErased.v1"
+    key_template: ClassVar[str] = "{erasure_id}"
 
     erasure_id: UUID
     registrations: int
 
+
+COMMANDS: tuple[type[Command], ...] = (
+    ScheduleWorkshop,
+    RescheduleWorkshop,
+    CancelWorkshop,
+    ChangeWorkshopCapacity,
+    RegisterParticipant,
+    CancelRegistration,
+    RecordAttendance,
+    EraseParticipantData,
+)
 
 PUBLISHED: tuple[type[Event], ...] = (
     WorkshopScheduled,
@@ -272,4 +302,30 @@ PUBLISHED: tuple[type[Event], ...] = (
     RegistrationCancelled,
     AttendanceRecorded,
     ParticipantDataErased,
+)
+
+# notifications: a workshop's params name it, never the person (the recipient's e-mail is the one personal datum)
+
+WORKSHOP_PARAMS = ("workshop_id", "kind", "title", "hosting_cluster", "town", "venue", "starts_at", "ends_at")
+_REGISTRATION = (*WORKSHOP_PARAMS, "registration_id")
+REGISTERED = Template("workshops.registered", "participant", _REGISTRATION)
+WAITLISTED = Template("workshops.waitlisted", "participant", (*_REGISTRATION, "position"))
+PROMOTED = Template("workshops.promoted", "participant", _REGISTRATION)
+RESCHEDULED = Template(
+    "workshops.rescheduled", "participant", (*_REGISTRATION, "previous_starts_at", "previous_ends_at")
+)
+CANCELLED = Template("workshops.cancelled", "participant", (*_REGISTRATION, "reason"))
+REMINDER = Template("workshops.reminder", "participant", _REGISTRATION)
+CLARIFICATION_INVITATION = Template(
+    "workshops.clarification_invitation", "applicant", ("application_id", "lead_cluster", "workshops")
+)
+
+TEMPLATES: tuple[Template, ...] = (
+    REGISTERED,
+    WAITLISTED,
+    PROMOTED,
+    RESCHEDULED,
+    CANCELLED,
+    REMINDER,
+    CLARIFICATION_INVITATION,
 )

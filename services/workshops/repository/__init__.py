@@ -1,38 +1,32 @@
 """asyncpg queries of the workshops service: plain functions (conn, *, ...) that never commit.
 
-One module per role; callers use them through this package as ``repo``.
+One module per subject; use cases call them through this package as ``repo``.
 """
 
 from __future__ import annotations
 
-from workshops.repository.clashes import (
-    Clash,
-    refusing_clashes,
-)
+from workshops.repository.clashes import Clash, refusing_clashes
 from workshops.repository.registrations import (
-    Registration,
     add_registration,
     cancel_registration,
     email_is_registered,
-    email_key,
-    erase_person,
-    forget_sent_messages_to,
+    erase,
     get_registration,
     has_clarification_attendance,
-    known_registration_ids,
+    lock_registrations_of,
     promote,
     record_attendance,
     registration_exists,
     registrations_in,
+    seat,
     waitlist,
-    waitlist_position,
+    waitlist_length,
 )
 from workshops.repository.reminders import (
-    ClaimedReminder,
-    DueReminder,
     claim_reminder,
     due_reminders,
     plan_reminders,
+    settle_reminder,
     withdraw_reminders,
 )
 from workshops.repository.schedule import (
@@ -48,10 +42,7 @@ from workshops.repository.schedule import (
 )
 
 __all__ = [
-    "ClaimedReminder",
     "Clash",
-    "DueReminder",
-    "Registration",
     "add_registration",
     "book_facilitators",
     "cancel_registration",
@@ -59,14 +50,12 @@ __all__ = [
     "claim_reminder",
     "due_reminders",
     "email_is_registered",
-    "email_key",
-    "erase_person",
-    "forget_sent_messages_to",
+    "erase",
     "get_registration",
     "get_workshop",
     "has_clarification_attendance",
     "insert_workshop",
-    "known_registration_ids",
+    "lock_registrations_of",
     "move_workshop",
     "plan_reminders",
     "promote",
@@ -74,11 +63,13 @@ __all__ = [
     "refusing_clashes",
     "registration_exists",
     "registrations_in",
+    "seat",
     "set_capacity",
+    "settle_reminder",
     "surroundings",
     "upcoming_clarification_workshops",
     "waitlist",
-    "waitlist_position",
+    "waitlist_length",
     "withdraw_reminders",
     "workshop_exists",
 ]

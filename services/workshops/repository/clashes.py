@@ -9,16 +9,16 @@ from typing import Final
 import asyncpg
 
 from shared.db import Connection
-from workshops import domain
+from workshops.domain import calendar, registrations
 
 # Constraints that refuse a racing command, and the rule each one stands for.
 _CLASH_RULES: Final = {
-    "venue_double_booked": domain.VENUE_DOUBLE_BOOKED,
-    "facilitator_double_booked": domain.FACILITATOR_DOUBLE_BOOKED,
-    "facilitator_travel_buffer": domain.FACILITATOR_DOUBLE_BOOKED,
-    "workshops_pkey": domain.DUPLICATE_WORKSHOP,
-    "already_registered": domain.ALREADY_REGISTERED,
-    "registrations_pkey": domain.ALREADY_REGISTERED,
+    "venue_double_booked": calendar.VENUE_DOUBLE_BOOKED,
+    "facilitator_double_booked": calendar.FACILITATOR_DOUBLE_BOOKED,
+    "facilitator_travel_buffer": calendar.FACILITATOR_DOUBLE_BOOKED,
+    "workshops_pkey": calendar.DUPLICATE_WORKSHOP,
+    "already_registered": registrations.ALREADY_REGISTERED,
+    "registrations_pkey": registrations.ALREADY_REGISTERED,
 }
 
 

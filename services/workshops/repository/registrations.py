@@ -3,30 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 from uuid import UUID
 
+import asyncpg
+
 from shared.db import Connection
-from workshops import domain
-
-
-@dataclass(frozen=True, slots=True)
-class Registration:
-    registration_id: UUID
-    workshop_id: UUID
-    name: str
-    email: str
-    organisation_number: str | None
-    status: str
-    confirmed_at: datetime | None
-    attended_at: datetime | None
-    erased: bool
-
+from workshops.domain.registrations import Registration, Seats, email_key
+from workshops.repository.reminders import plan_reminders
 
 _REGISTRATION_COLUMNS: Final = """registration_id, workshop_id, name, email, organisation_number, status,
     confirmed_at, attended_at, erased_at IS NOT NULL AS erased"""
+
+
+def _registrations(rows: Sequence[asyncpg.Record]) -> list[Registration]:
+    return [Registration(**dict(row)) for row in rows]
 
 
 async def get_registration(conn: Connection, *, registration_id: UUID) -> Registration | None:
@@ -48,16 +40,19 @@ async def registrations_in(
         list(statuses),
         None if ids is None else list(ids),
     )
-    return [Registration(**dict(row)) for row in rows]
+    return _registrations(rows)
 
 
-async def known_registration_ids(conn: Connection, *, workshop_id: UUID, ids: Sequence[UUID]) -> set[UUID]:
-    rows = await conn.fetch(
-        "SELECT registration_id FROM registrations WHERE workshop_id = $1 AND registration_id = ANY($2::uuid[])",
-        workshop_id,
-        list(ids),
+async def waitlist(conn: Connection, *, workshop_id: UUID) -> list[Registration]:
+    """The workshop's waitlist, first come first."""
+    return await registrations_in(conn, workshop_id=workshop_id, statuses=["waitlisted"])
+
+
+async def waitlist_length(conn: Connection, *, workshop_id: UUID) -> int:
+    length: int = await conn.fetchval(
+        "SELECT count(*) FROM registrations WHERE workshop_id = $1 AND status = 'waitlisted'", workshop_id
     )
-    return {row["registration_id"] for row in rows}
+    return length
 
 
 async def email_is_registered(conn: Connection, *, workshop_id: UUID, email: str) -> bool:
@@ -77,55 +72,24 @@ async def registration_exists(conn: Connection, *, registration_id: UUID) -> boo
     )
 
 
-def email_key(email: str) -> str:
-    return email.strip().casefold()
-
-
-async def add_registration(
-    conn: Connection,
-    *,
-    registration_id: UUID,
-    workshop_id: UUID,
-    name: str,
-    email: str,
-    organisation_number: str | None,
-    status: domain.Placement,
-    at: datetime,
-) -> None:
+async def add_registration(conn: Connection, *, registration: Registration, at: datetime) -> None:
     """A new registration; a confirmed one takes its seat in the same statement (the CHECK is the backstop)."""
     await conn.execute(
         """INSERT INTO registrations (registration_id, workshop_id, name, email, email_key, organisation_number,
                                       status, registered_at, confirmed_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $7 = 'confirmed' THEN $8::timestamptz END)""",
-        registration_id,
-        workshop_id,
-        name,
-        email,
-        email_key(email),
-        organisation_number,
-        status,
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+        registration.registration_id,
+        registration.workshop_id,
+        registration.name,
+        registration.email,
+        email_key(registration.email),
+        registration.organisation_number,
+        registration.status,
         at,
+        registration.confirmed_at,
     )
-    if status == "confirmed":
-        await _take_seats(conn, workshop_id=workshop_id, count=1)
-
-
-async def waitlist_position(conn: Connection, *, registration_id: UUID) -> int:
-    """1-based: how many waitlisted registrations of the same workshop arrived before it, plus one."""
-    position: int = await conn.fetchval(
-        """SELECT count(*) FROM registrations w JOIN registrations r ON r.registration_id = $1
-           WHERE w.workshop_id = r.workshop_id AND w.status = 'waitlisted' AND w.line <= r.line""",
-        registration_id,
-    )
-    return position
-
-
-async def waitlist(conn: Connection, *, workshop_id: UUID) -> list[UUID]:
-    rows = await conn.fetch(
-        "SELECT registration_id FROM registrations WHERE workshop_id = $1 AND status = 'waitlisted' ORDER BY line",
-        workshop_id,
-    )
-    return [row["registration_id"] for row in rows]
+    if registration.status == "confirmed":
+        await _take_seats(conn, workshop_id=registration.workshop_id, count=1)
 
 
 async def promote(conn: Connection, *, workshop_id: UUID, registration_ids: Sequence[UUID], at: datetime) -> None:
@@ -143,8 +107,17 @@ async def promote(conn: Connection, *, workshop_id: UUID, registration_ids: Sequ
     await _take_seats(conn, workshop_id=workshop_id, count=len(promoted))
 
 
+async def seat(conn: Connection, *, seats: Seats, at: datetime) -> None:
+    """What a seat decision promoted, and the reminders its seats plan."""
+    workshop = seats.workshop
+    await promote(conn, workshop_id=workshop.workshop_id, registration_ids=seats.promoted, at=at)
+    await plan_reminders(
+        conn, workshop_id=workshop.workshop_id, plan_version=workshop.schedule_version, planned=seats.reminders
+    )
+
+
 async def cancel_registration(conn: Connection, *, registration: Registration, at: datetime) -> None:
-    """The registration is withdrawn; a confirmed one gives its seat back."""
+    """The registration, as it was, is withdrawn; a confirmed one gives its seat back."""
     changed = await conn.fetchval(
         """UPDATE registrations SET status = 'cancelled', cancelled_at = $2
            WHERE registration_id = $1 AND status = $3 RETURNING true""",
@@ -162,18 +135,16 @@ async def _take_seats(conn: Connection, *, workshop_id: UUID, count: int) -> Non
 
 async def record_attendance(
     conn: Connection, *, workshop_id: UUID, registration_ids: Sequence[UUID], at: datetime
-) -> dict[UUID, str | None]:
-    """Mark confirmed registrations as attended, once; returns those marked now, with their organisation number."""
-    rows = await conn.fetch(
+) -> None:
+    """Mark confirmed registrations as attended, once (the conditions are the backstop of the decision's)."""
+    await conn.execute(
         """UPDATE registrations SET attended_at = $3
            WHERE workshop_id = $1 AND registration_id = ANY($2::uuid[]) AND status = 'confirmed'
-             AND attended_at IS NULL
-           RETURNING registration_id, organisation_number""",
+             AND attended_at IS NULL""",
         workshop_id,
         list(registration_ids),
         at,
     )
-    return {row["registration_id"]: row["organisation_number"] for row in rows}
 
 
 async def has_clarification_attendance(conn: Connection, *, organisation_number: str) -> bool:
@@ -187,19 +158,22 @@ async def has_clarification_attendance(conn: Connection, *, organisation_number:
     )
 
 
-async def erase_person(conn: Connection, *, email: str, at: datetime) -> list[UUID]:
-    """Replace name and e-mail in every registration with this e-mail; returns the registrations erased."""
+async def lock_registrations_of(conn: Connection, *, email: str) -> list[Registration]:
+    """Every registration of a person not yet erased, locked until commit."""
     rows = await conn.fetch(
+        f"""SELECT {_REGISTRATION_COLUMNS} FROM registrations WHERE email_key = $1 AND erased_at IS NULL
+            ORDER BY line FOR UPDATE""",
+        email_key(email),
+    )
+    return _registrations(rows)
+
+
+async def erase(conn: Connection, *, registration_ids: Sequence[UUID], at: datetime) -> None:
+    """Replace name and e-mail in these registrations."""
+    await conn.execute(
         """UPDATE registrations
            SET name = 'erased', email = 'erased', email_key = 'erased:' || registration_id::text, erased_at = $2
-           WHERE email_key = $1 AND erased_at IS NULL
-           RETURNING registration_id""",
-        email_key(email),
+           WHERE registration_id = ANY($1::uuid[])""",
+        list(registration_ids),
         at,
     )
-    return [row["registration_id"] for row in rows]
-
-
-async def forget_sent_messages_to(conn: Connection, *, email: str) -> None:
-    """Sent outbox rows addressed to the e-mail (notifications keyed by it) go now rather than at retention."""
-    await conn.execute("DELETE FROM outbox WHERE lower(key) = lower($1) AND sent_at IS NOT NULL", email)

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from uuid import UUID
 
 from shared.db import Connection
-from workshops import domain
-from workshops.repository.registrations import Registration, get_registration
-from workshops.repository.schedule import get_workshop
+from workshops.domain.reminders import DueReminder, Planned, Settled
 
 
-async def plan_reminders(
-    conn: Connection, *, workshop_id: UUID, plan_version: int, due: Sequence[tuple[UUID, datetime]]
-) -> None:
-    if not due:
+async def plan_reminders(conn: Connection, *, workshop_id: UUID, plan_version: int, planned: Sequence[Planned]) -> None:
+    if not planned:
         return
     await conn.execute(
         """INSERT INTO reminders (registration_id, plan_version, workshop_id, due_at)
@@ -24,8 +18,8 @@ async def plan_reminders(
            ON CONFLICT DO NOTHING""",
         workshop_id,
         plan_version,
-        [registration_id for registration_id, _ in due],
-        [at for _, at in due],
+        [p.registration_id for p in planned],
+        [p.due_at for p in planned],
     )
 
 
@@ -42,13 +36,7 @@ async def withdraw_reminders(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class DueReminder:
-    registration_id: UUID
-    plan_version: int
-
-
-async def due_reminders(conn: Connection, *, limit: int) -> list[DueReminder]:
+async def due_reminders(conn: Connection, limit: int) -> list[DueReminder]:
     """Reminders due by the database's clock (one clock for every replica), earliest first."""
     rows = await conn.fetch(
         """SELECT registration_id, plan_version FROM reminders
@@ -58,19 +46,8 @@ async def due_reminders(conn: Connection, *, limit: int) -> list[DueReminder]:
     return [DueReminder(row["registration_id"], row["plan_version"]) for row in rows]
 
 
-@dataclass(frozen=True, slots=True)
-class ClaimedReminder:
-    registration: Registration
-    workshop: domain.Workshop
-    sendable: bool
-
-
-async def claim_reminder(conn: Connection, *, reminder: DueReminder) -> ClaimedReminder | None:
-    """Lock a due, planned reminder (skipping one another replica holds) and settle it: sent, or withdrawn.
-
-    It is sent only while it still stands: the registration confirmed and not erased, the
-    workshop not cancelled and still at the version the reminder was planned for.
-    """
+async def claim_reminder(conn: Connection, *, reminder: DueReminder) -> bool:
+    """Lock a due, planned reminder until commit; False when another replica holds it or has settled it."""
     row = await conn.fetchrow(
         """SELECT 1 FROM reminders WHERE registration_id = $1 AND plan_version = $2
              AND status = 'planned' AND due_at <= now()
@@ -78,22 +55,13 @@ async def claim_reminder(conn: Connection, *, reminder: DueReminder) -> ClaimedR
         reminder.registration_id,
         reminder.plan_version,
     )
-    if row is None:
-        return None
-    registration = await get_registration(conn, registration_id=reminder.registration_id)
-    workshop = None if registration is None else await get_workshop(conn, workshop_id=registration.workshop_id)
-    if registration is None or workshop is None:
-        return None
-    sendable = (
-        registration.status == "confirmed"
-        and not registration.erased
-        and not workshop.cancelled
-        and workshop.schedule_version == reminder.plan_version
-    )
+    return row is not None
+
+
+async def settle_reminder(conn: Connection, *, reminder: DueReminder, settled: Settled) -> None:
     await conn.execute(
         "UPDATE reminders SET status = $3, settled_at = now() WHERE registration_id = $1 AND plan_version = $2",
         reminder.registration_id,
         reminder.plan_version,
-        "sent" if sendable else "withdrawn",
+        settled,
     )
-    return ClaimedReminder(registration, workshop, sendable)

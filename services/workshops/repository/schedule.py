@@ -10,31 +10,17 @@ from uuid import UUID
 import asyncpg
 
 from shared.db import Connection
-from workshops import domain
+from workshops.domain import calendar
 
 _WORKSHOP_COLUMNS: Final = """workshop_id, kind, title, hosting_cluster, town, venue, starts_at, ends_at,
     capacity, seats_taken, facilitators, cancelled_at IS NOT NULL AS cancelled, schedule_version"""
 
 
-def _workshop(row: asyncpg.Record) -> domain.Workshop:
-    return domain.Workshop(
-        workshop_id=row["workshop_id"],
-        kind=row["kind"],
-        title=row["title"],
-        hosting_cluster=row["hosting_cluster"],
-        town=row["town"],
-        venue=row["venue"],
-        starts_at=row["starts_at"],
-        ends_at=row["ends_at"],
-        capacity=row["capacity"],
-        seats_taken=row["seats_taken"],
-        facilitators=tuple(row["facilitators"]),
-        cancelled=row["cancelled"],
-        schedule_version=row["schedule_version"],
-    )
+def _workshop(row: asyncpg.Record) -> calendar.Workshop:
+    return calendar.Workshop(**{**dict(row), "facilitators": tuple(row["facilitators"])})
 
 
-async def get_workshop(conn: Connection, *, workshop_id: UUID, lock: bool = False) -> domain.Workshop | None:
+async def get_workshop(conn: Connection, *, workshop_id: UUID, lock: bool = False) -> calendar.Workshop | None:
     """The workshop; with ``lock``, its row is held until commit, which serialises every seat change."""
     suffix = " FOR UPDATE" if lock else ""
     row = await conn.fetchrow(f"SELECT {_WORKSHOP_COLUMNS} FROM workshops WHERE workshop_id = $1{suffix}", workshop_id)
@@ -48,11 +34,11 @@ async def workshop_exists(conn: Connection, *, workshop_id: UUID) -> bool:
 async def surroundings(
     conn: Connection,
     *,
-    slot: domain.Slot,
+    slot: calendar.Slot,
     facilitators: Sequence[str],
     travel_buffer: timedelta,
     exclude: UUID,
-) -> domain.Surroundings:
+) -> calendar.Surroundings:
     """Active bookings of these facilitators within reach of the slot, and workshops in its venue overlapping it."""
     bookings = await conn.fetch(
         """SELECT workshop_id, facilitator, town_key, lower(during) AS starts_at, upper(during) AS ends_at,
@@ -60,7 +46,7 @@ async def surroundings(
            FROM facilitator_bookings
            WHERE active AND facilitator = ANY($1::text[]) AND workshop_id <> $2
              AND travel && tstzrange($3::timestamptz, $4::timestamptz + $5::interval)""",
-        list(domain.distinct_facilitators(facilitators)),
+        list(calendar.distinct_facilitators(facilitators)),
         exclude,
         slot.starts_at,
         slot.ends_at,
@@ -76,52 +62,43 @@ async def surroundings(
         slot.starts_at,
         slot.ends_at,
     )
-    return domain.Surroundings(
-        facilitator_bookings=[domain.FacilitatorBooking(**dict(row)) for row in bookings],
+    return calendar.Surroundings(
+        facilitator_bookings=[calendar.FacilitatorBooking(**dict(row)) for row in bookings],
         venue_workshops=[row["workshop_id"] for row in venue],
     )
 
 
-async def insert_workshop(
-    conn: Connection,
-    *,
-    workshop_id: UUID,
-    kind: str,
-    title: str,
-    hosting_cluster: str,
-    slot: domain.Slot,
-    capacity: int,
-    facilitators: Sequence[str],
-) -> None:
+async def insert_workshop(conn: Connection, *, workshop: calendar.Workshop) -> None:
+    slot = workshop.slot
     await conn.execute(
         """INSERT INTO workshops (workshop_id, kind, title, hosting_cluster, town, venue, town_key, venue_key,
-                                  starts_at, ends_at, capacity, facilitators)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""",
-        workshop_id,
-        kind,
-        title,
-        hosting_cluster,
+                                  starts_at, ends_at, capacity, facilitators, schedule_version)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)""",
+        workshop.workshop_id,
+        workshop.kind,
+        workshop.title,
+        workshop.hosting_cluster,
         slot.town,
         slot.venue,
         slot.town_key,
         slot.venue_key,
         slot.starts_at,
         slot.ends_at,
-        capacity,
-        list(facilitators),
+        workshop.capacity,
+        list(workshop.facilitators),
+        workshop.schedule_version,
     )
 
 
-async def book_facilitators(
-    conn: Connection, *, workshop_id: UUID, facilitators: Sequence[str], slot: domain.Slot, travel_buffer: timedelta
-) -> None:
+async def book_facilitators(conn: Connection, *, workshop: calendar.Workshop, travel_buffer: timedelta) -> None:
+    slot = workshop.slot
     await conn.execute(
         """INSERT INTO facilitator_bookings (workshop_id, facilitator, town_key, during, travel)
            SELECT $1, f, $3, tstzrange($4::timestamptz, $5::timestamptz),
                   tstzrange($4::timestamptz, $5::timestamptz + $6::interval)
            FROM unnest($2::text[]) AS f""",
-        workshop_id,
-        list(domain.distinct_facilitators(facilitators)),
+        workshop.workshop_id,
+        list(calendar.distinct_facilitators(workshop.facilitators)),
         slot.town_key,
         slot.starts_at,
         slot.ends_at,
@@ -129,31 +106,32 @@ async def book_facilitators(
     )
 
 
-async def move_workshop(conn: Connection, *, workshop_id: UUID, slot: domain.Slot, travel_buffer: timedelta) -> int:
-    """New time and place for the workshop and its facilitators; returns the new schedule version."""
-    version: int = await conn.fetchval(
+async def move_workshop(conn: Connection, *, workshop: calendar.Workshop, travel_buffer: timedelta) -> None:
+    """The workshop and its facilitators at its new time and place, under its new schedule version."""
+    slot = workshop.slot
+    await conn.execute(
         """UPDATE workshops SET town = $2, venue = $3, town_key = $4, venue_key = $5, starts_at = $6, ends_at = $7,
-                  schedule_version = schedule_version + 1
-           WHERE workshop_id = $1 RETURNING schedule_version""",
-        workshop_id,
+                  schedule_version = $8
+           WHERE workshop_id = $1""",
+        workshop.workshop_id,
         slot.town,
         slot.venue,
         slot.town_key,
         slot.venue_key,
         slot.starts_at,
         slot.ends_at,
+        workshop.schedule_version,
     )
     await conn.execute(
         """UPDATE facilitator_bookings SET town_key = $2, during = tstzrange($3::timestamptz, $4::timestamptz),
                   travel = tstzrange($3::timestamptz, $4::timestamptz + $5::interval)
            WHERE workshop_id = $1""",
-        workshop_id,
+        workshop.workshop_id,
         slot.town_key,
         slot.starts_at,
         slot.ends_at,
         travel_buffer,
     )
-    return version
 
 
 async def cancel_workshop(conn: Connection, *, workshop_id: UUID, at: datetime, reason: str) -> None:
@@ -170,7 +148,7 @@ async def set_capacity(conn: Connection, *, workshop_id: UUID, capacity: int) ->
 
 async def upcoming_clarification_workshops(
     conn: Connection, *, after: datetime, until: datetime, lead_cluster: str, limit: int
-) -> list[domain.Workshop]:
+) -> list[calendar.Workshop]:
     """At most `limit`, the lead cluster's first: the database orders and cuts, so the cost stays flat as
     the calendar fills."""
     rows = await conn.fetch(

@@ -7,20 +7,20 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import applications as service
 import asyncpg
 import pytest
-from applications import usecases
-from applications.upstream import AttendanceRecorded
-from applications.usecases import Cause
+from applications.domain.policy import Policy
+from applications.usecases import UseCases
 
+from shared.cause import Cause
 from shared.contract.applications import SubmitApplication
+from shared.contract.reference import CLUSTERS
+from shared.contract.workshops import AttendanceRecorded
 from shared.db import Connection
 from shared.outbox import Recorder
-from shared.settings import DEFAULT_CLUSTERS
 from tests.integration.applications.conftest import Portal
 from tests.support.applications import submission
 from tests.support.ids import organisation_number
@@ -30,7 +30,8 @@ from tests.support.system import System
 CLARIFIED = "applications.ClarificationCompleted.v1"
 READY = "applications.ApplicationReadyForDecision.v1"
 COMPANIES = 15
-MIGRATIONS = Path(service.__file__).parent / "migrations"
+MIGRATIONS = service.SERVICE.migrations
+CASES = UseCases(Policy(clusters=frozenset(CLUSTERS)))
 
 
 @pytest.fixture(scope="module")
@@ -105,18 +106,24 @@ def event_types(out: Recorder) -> list[str]:
     return [row.ce_type for row in out.rows if row.topic == "applications.events.v1"]
 
 
+def cause(out: Recorder) -> Cause:
+    return Cause(message_id=out.causation_id or "", at=datetime.now(UTC), source="/tests")
+
+
 async def _submit(conn: Connection, out: Recorder, data: dict[str, Any]) -> None:
-    command = SubmitApplication.model_validate_json(json.dumps(data))
-    cause = Cause(message_id=out.causation_id or "", at=datetime.now(UTC))
-    await usecases.submit(conn, out, command=command, cause=cause, clusters=DEFAULT_CLUSTERS)
+    await CASES.submit(conn, SubmitApplication.model_validate_json(json.dumps(data)), cause(out), out)
 
 
 async def _attend(conn: Connection, out: Recorder, number: str) -> None:
     attendance = AttendanceRecorded(
-        workshop_id=uuid.uuid4(), kind="clarification", organisation_number=number, attended_at=datetime.now(UTC)
+        workshop_id=uuid.uuid4(),
+        registration_id=uuid.uuid4(),
+        kind="clarification",
+        hosting_cluster="nce-raufoss",
+        organisation_number=number,
+        attended_at=datetime.now(UTC),
     )
-    cause = Cause(message_id=out.causation_id or "", at=datetime.now(UTC))
-    await usecases.record_attendance(conn, out, attendance=attendance, cause=cause)
+    await CASES.clarify(conn, attendance, cause(out), out)
 
 
 Work = Callable[[Connection, Recorder], Awaitable[None]]

@@ -9,6 +9,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from programme import SERVICES
+from shared.cli import outbox
 from shared.cli.main import build_parser, run
 from tests.integration.foundation.conftest import DLQ, applied_count, is_recorded, send_record
 from tests.support.kafka import Sender, TopicLog
@@ -17,7 +19,7 @@ from tests.support.system import System
 
 
 async def programme(system: System, *argv: str) -> int:
-    return await run(build_parser().parse_args(["--bootstrap-servers", system.kafka_bootstrap, *argv]))
+    return await run(build_parser().parse_args(["--bootstrap-servers", system.kafka_bootstrap, *argv]), SERVICES)
 
 
 async def test_send_fills_the_envelope_and_prints_the_answer(
@@ -60,3 +62,32 @@ async def test_a_dead_letter_is_replayed_once_the_cause_is_fixed(
     assert replayed == 0
     await topic_log.wait_for(is_recorded(item))
     assert await applied_count(admin_db, item) == 1
+
+
+async def test_the_outbox_backlog_counts_what_waits_and_what_went_out_in_the_last_minute(
+    probe: ServiceProcess, system: System, sender: Sender, topic_log: TopicLog
+) -> None:
+    item = uuid.uuid4()
+    await send_record(sender, item)
+    await topic_log.wait_for(is_recorded(item))
+    [backlog] = await outbox.backlogs(system.admin_dsn, ["probe", "no_such_schema"])
+    assert backlog.service == "probe"
+    assert backlog.sent_last_minute >= 1
+    assert backlog.unsent >= 0
+    assert (backlog.oldest is None) == (backlog.unsent == 0)
+
+
+async def test_db_bootstrap_migrate_and_outbox_reach_every_service_the_entry_point_registers(
+    system: System, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for service in SERVICES:
+        monkeypatch.setenv(f"{service.name.upper()}_DATABASE_DSN", system.dsn(service.name))
+    names = [service.name for service in SERVICES]
+    assert names == ["applications", "workshops", "funding"]
+
+    assert await programme(system, "db", "bootstrap", "--admin-dsn", system.admin_dsn) == 0
+    assert f"roles and schemas ready: {', '.join(names)}" in capsys.readouterr().out
+    assert await programme(system, "db", "migrate") == 0
+    assert [line.split(":")[0] for line in capsys.readouterr().out.strip().split(", ")] == names
+    assert await programme(system, "outbox", "--admin-dsn", system.admin_dsn) == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.strip().splitlines()] == names

@@ -5,17 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import asyncpg
+import funding
 import pytest
 
 from shared import migrate
-from shared.cli.database import migrations_folder
 from shared.db import connect
 from tests.support.probe.app import __file__ as probe_file
 from tests.support.system import System
 
 
 async def test_the_applications_role_cannot_read_the_funding_schema(system: System) -> None:
-    await migrate.migrate_service(system.dsn("funding"), service="funding", migrations=migrations_folder("funding"))
+    await migrate.migrate_service(system.dsn("funding"), service="funding", migrations=funding.SERVICE.migrations)
 
     applications = await asyncpg.connect(system.dsn("applications"))
     try:

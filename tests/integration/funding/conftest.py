@@ -127,7 +127,11 @@ async def make_ready(sender: Sender, topic_log: TopicLog, app: Application) -> R
 
 async def withdraw(sender: Sender, app: Application, reason: str = "the project was cancelled") -> str:
     return await send_application_event(
-        sender, WITHDRAWN, app.key, {"application_id": app.key, "reason": reason, "status": "withdrawn"}
+        sender,
+        WITHDRAWN,
+        app.key,
+        # As the applications service writes it, and a field funding does not know: a tolerant reader ignores it.
+        {"application_id": app.key, "reason": reason, "status_before": "ready_for_decision", "status": "withdrawn"},
     )
 
 

@@ -12,24 +12,25 @@ import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import asyncpg
 import funding
 import pytest
-from funding import repository, usecases
-from funding.domain import Policy
-from funding.usecases import Cause
+from funding import repository
+from funding.domain.policy import Policy
+from funding.usecases import UseCases
 
-from shared.contract.funding import AllocateBudget, DecideFunding, FundingCaseOpened
+from shared.cause import Cause
+from shared.contract.applications import ApplicationReadyForDecision
+from shared.contract.funding import AllocateBudget, DecideFunding
 from shared.db import Connection
 from shared.outbox import Recorder
 from tests.integration.funding.conftest import assert_books_balance, fresh_years, in_year
 from tests.support.ids import organisation_number
 from tests.support.system import System
 
-MIGRATIONS = Path(funding.__file__).parent / "migrations"
-POLICY = Policy.default()
+MIGRATIONS = funding.SERVICE.migrations
+CASES = UseCases(Policy.default())
 
 
 @pytest.fixture(scope="module")
@@ -65,12 +66,10 @@ async def in_transaction(pool: asyncpg.Pool, work: Callable[[Connection], Awaita
         await work(conn)
 
 
-async def open_cases(pool: asyncpg.Pool, cases: list[FundingCaseOpened]) -> None:
+async def open_cases(pool: asyncpg.Pool, cases: list[ApplicationReadyForDecision]) -> None:
     async def work(conn: Connection) -> None:
         for case in cases:
-            await usecases.open_case(
-                conn, recorder(str(uuid.uuid4()), str(case.application_id)), opened=case, cause=cause()
-            )
+            await CASES.open_case(conn, case, cause(), recorder(str(uuid.uuid4()), str(case.application_id)))
 
     await in_transaction(pool, work)
 
@@ -79,9 +78,7 @@ async def give_budget(pool: asyncpg.Pool, year: int, amount: int) -> None:
     command = AllocateBudget(allocation_id=uuid.uuid4(), programme_year=year, amount_nok=amount, source="test")
 
     async def work(conn: Connection) -> None:
-        await usecases.allocate_budget(
-            conn, recorder(str(uuid.uuid4()), f"budget-{year}"), command=command, cause=cause()
-        )
+        await CASES.allocate_budget(conn, command, cause(), recorder(str(uuid.uuid4()), f"budget-{year}"))
 
     await in_transaction(pool, work)
 
@@ -90,8 +87,10 @@ def cause(at: datetime | None = None) -> Cause:
     return Cause(message_id=str(uuid.uuid4()), at=at or datetime.now(UTC), source="/tests")
 
 
-def case(organisation: str | None = None, requested: int = 5_000_000, total: int = 20_000_000) -> FundingCaseOpened:
-    return FundingCaseOpened(
+def case(
+    organisation: str | None = None, requested: int = 5_000_000, total: int = 20_000_000
+) -> ApplicationReadyForDecision:
+    return ApplicationReadyForDecision(
         application_id=uuid.uuid4(),
         organisation_number=organisation or organisation_number(),
         applicant_name="Raufoss Automasjon AS",
@@ -105,12 +104,12 @@ def case(organisation: str | None = None, requested: int = 5_000_000, total: int
 
 
 async def decide_all_at_once(
-    pool: asyncpg.Pool, decisions: list[tuple[FundingCaseOpened, int]], year: int
+    pool: asyncpg.Pool, decisions: list[tuple[ApplicationReadyForDecision, int]], year: int
 ) -> list[tuple[str, list[str]]]:
     """Every decision in its own transaction, all begun before any of them decides."""
     barrier = asyncio.Barrier(len(decisions))
 
-    async def one(opened: FundingCaseOpened, amount: int) -> tuple[str, list[str]]:
+    async def one(opened: ApplicationReadyForDecision, amount: int) -> tuple[str, list[str]]:
         command = DecideFunding(
             application_id=opened.application_id, outcome="grant", amount_nok=amount, reason="race", decided_by="t"
         )
@@ -118,7 +117,7 @@ async def decide_all_at_once(
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT 1")  # the transaction has begun
             await barrier.wait()
-            await usecases.decide_funding(conn, out, command=command, cause=cause(in_year(year)), policy=POLICY)
+            await CASES.decide(conn, command, cause(in_year(year)), out)
         return outcome(out)
 
     return list(await asyncio.gather(*(one(opened, amount) for opened, amount in decisions)))
@@ -200,6 +199,35 @@ async def test_two_cases_of_one_organisation_racing_never_pass_the_de_minimis_ca
         "SELECT sum(amount_nok) FROM funding.grants WHERE organisation_number = $1 AND released_at IS NULL", org
     )
     assert active == 3_000_000
+
+
+async def test_first_allocations_of_a_year_racing_all_count_and_each_reports_the_totals_after_it(
+    pool: asyncpg.Pool, admin_db: asyncpg.Pool
+) -> None:
+    year = await fresh_years(admin_db)
+    amounts = [1_000, 2_000, 4_000]
+    barrier = asyncio.Barrier(len(amounts))
+
+    async def allocate(amount: int) -> dict[str, int]:
+        command = AllocateBudget(allocation_id=uuid.uuid4(), programme_year=year, amount_nok=amount, source="race")
+        out = recorder(str(uuid.uuid4()), f"budget-{year}")
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT 1")  # the transaction has begun
+            await barrier.wait()
+            await CASES.allocate_budget(conn, command, cause(), out)
+        [allocated] = [json.loads(row.payload) for row in out.rows if row.topic == "funding.events.v1"]
+        return {"amount": allocated["amount_nok"], "total": allocated["total_nok"]}
+
+    events = await asyncio.gather(*(allocate(amount) for amount in amounts))
+
+    # The year has no budget row to lock before its first allocation: the year's own lock orders
+    # them, so each reports the totals after every allocation before it, and none is lost.
+    running = 0
+    for event in sorted(events, key=lambda e: e["total"]):
+        running += event["amount"]
+        assert event["total"] == running
+    totals = await assert_books_balance(admin_db, year)
+    assert totals.total == sum(amounts)
 
 
 async def test_the_ledger_is_append_only(pool: asyncpg.Pool, admin_db: asyncpg.Pool) -> None:

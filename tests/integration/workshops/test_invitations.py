@@ -7,7 +7,6 @@ never fall inside its invitation's horizon.
 from __future__ import annotations
 
 import random
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 
 from shared.topics import APPLICATIONS_EVENTS, NOTIFICATIONS
 from tests.integration.workshops.conftest import OSLO, Client, email
+from tests.support.applications import submission
 from tests.support.ids import organisation_number
 from tests.support.kafka import Record
 
@@ -29,22 +29,14 @@ def far_future() -> datetime:
 
 async def submit(client: Client, *, at: datetime, org: str, contact: str, lead_cluster: str) -> tuple[str, str]:
     """Send `applications.ApplicationSubmitted.v1` as the applications service would; return (ce_id, id)."""
-    application_id = str(uuid.uuid4())
     data: dict[str, Any] = {
-        "application_id": application_id,
-        "applicant": {
-            "organisation_number": org,
-            "name": "Kongsberg Maritim Teknikk AS",
-            "size": "small",
-            "contact": {"name": "Kari Nordmann", "email": contact},
-        },
-        "lead_cluster": lead_cluster,
-        "partner_clusters": [],
-        "project_type": "company_project",
-        "title": "Digital twin",
+        **submission(org, lead_cluster=lead_cluster, partner_clusters=[]),
         "status": "submitted",
+        "version": 1,
         "a_field_from_a_later_version": {"ignored": True},
     }
+    data["applicant"]["contact"] = {"name": "Kari Nordmann", "email": contact, "phone": "a field added later"}
+    application_id = str(data["application_id"])
     ce_id = await client.sender.send(
         APPLICATIONS_EVENTS, "applications.ApplicationSubmitted.v1", application_id, data, time_=at
     )

@@ -20,8 +20,9 @@ import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
-from workshops import domain
 from workshops import repository as repo
+from workshops.domain.calendar import Slot, Workshop
+from workshops.domain.registrations import Registration
 
 from shared.db import connect
 from shared.topics import WORKSHOPS_COMMANDS
@@ -160,19 +161,28 @@ async def test_two_bookings_of_one_facilitator_racing_on_two_instances_let_exact
 # The database itself, without the service's checks in front of it.
 
 
-async def _workshop(conn: asyncpg.Connection, slot: domain.Slot, *, capacity: int = 25) -> uuid.UUID:
-    workshop_id = uuid.uuid4()
-    await repo.insert_workshop(
-        conn,
-        workshop_id=workshop_id,
+def _at(slot: Slot, *, capacity: int = 25, facilitators: tuple[str, ...] = ()) -> Workshop:
+    return Workshop(
+        workshop_id=uuid.uuid4(),
         kind="clarification",
         title="t",
         hosting_cluster="nce-raufoss",
-        slot=slot,
+        town=slot.town,
+        venue=slot.venue,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
         capacity=capacity,
-        facilitators=[],
+        seats_taken=0,
+        facilitators=facilitators,
+        cancelled=False,
+        schedule_version=1,
     )
-    return workshop_id
+
+
+async def _workshop(conn: asyncpg.Connection, slot: Slot, *, capacity: int = 25) -> uuid.UUID:
+    workshop = _at(slot, capacity=capacity)
+    await repo.insert_workshop(conn, workshop=workshop)
+    return workshop.workshop_id
 
 
 async def _race(system: System, first: Write, second: Write) -> list[BaseException | None]:
@@ -207,21 +217,14 @@ async def test_the_database_refuses_a_second_overlapping_booking_of_a_facilitato
 ) -> None:
     facilitator = email("leif")
     start = morning(90)
-    here = domain.Slot(start, start + timedelta(hours=2), "Raufoss", f"v-{uuid.uuid4().hex}")
-    overlapping = domain.Slot(
-        start + timedelta(hours=1), start + timedelta(hours=3), "Raufoss", f"v-{uuid.uuid4().hex}"
-    )
+    here = Slot(start, start + timedelta(hours=2), "Raufoss", f"v-{uuid.uuid4().hex}")
+    overlapping = Slot(start + timedelta(hours=1), start + timedelta(hours=3), "Raufoss", f"v-{uuid.uuid4().hex}")
 
-    def booking(slot: domain.Slot) -> Write:
+    def booking(slot: Slot) -> Write:
         async def write(conn: asyncpg.Connection) -> None:
-            workshop_id = await _workshop(conn, slot)
-            await repo.book_facilitators(
-                conn,
-                workshop_id=workshop_id,
-                facilitators=[facilitator],
-                slot=slot,
-                travel_buffer=timedelta(minutes=90),
-            )
+            workshop = _at(slot, facilitators=(facilitator,))
+            await repo.insert_workshop(conn, workshop=workshop)
+            await repo.book_facilitators(conn, workshop=workshop, travel_buffer=timedelta(minutes=90))
 
         return write
 
@@ -231,8 +234,8 @@ async def test_the_database_refuses_a_second_overlapping_booking_of_a_facilitato
     assert refused.constraint_name == "facilitator_double_booked"
     # Another town, 60 minutes after: within the 90-minute travel buffer.
     later = start + timedelta(days=1)
-    raufoss = domain.Slot(later, later + timedelta(hours=2), "Raufoss", f"v-{uuid.uuid4().hex}")
-    halden = domain.Slot(later + timedelta(hours=3), later + timedelta(hours=4), "Halden", f"v-{uuid.uuid4().hex}")
+    raufoss = Slot(later, later + timedelta(hours=2), "Raufoss", f"v-{uuid.uuid4().hex}")
+    halden = Slot(later + timedelta(hours=3), later + timedelta(hours=4), "Halden", f"v-{uuid.uuid4().hex}")
     _, refused = await _race(system, booking(raufoss), booking(halden))
     assert isinstance(refused, asyncpg.ExclusionViolationError)
     assert refused.constraint_name == "facilitator_travel_buffer"
@@ -243,7 +246,7 @@ async def test_the_database_refuses_a_second_booking_of_a_venue_and_a_seat_beyon
 ) -> None:
     start = morning(91)
     venue = f"v-{uuid.uuid4().hex}"
-    slot = domain.Slot(start, start + timedelta(hours=2), "Raufoss", venue)
+    slot = Slot(start, start + timedelta(hours=2), "Raufoss", venue)
 
     async def schedule(conn: asyncpg.Connection) -> None:
         await _workshop(conn, slot)
@@ -255,23 +258,16 @@ async def test_the_database_refuses_a_second_booking_of_a_venue_and_a_seat_beyon
     conn = await connect(system.dsn("workshops"), schema="workshops", service="test")
     try:
         workshop_id = await _workshop(
-            conn, domain.Slot(start, start + timedelta(hours=1), "Raufoss", f"v-{uuid.uuid4().hex}"), capacity=1
+            conn, Slot(start, start + timedelta(hours=1), "Raufoss", f"v-{uuid.uuid4().hex}"), capacity=1
         )
     finally:
         await conn.close()
 
     def seat() -> Write:
         async def take(conn: asyncpg.Connection) -> None:
-            await repo.add_registration(
-                conn,
-                registration_id=uuid.uuid4(),
-                workshop_id=workshop_id,
-                name="n",
-                email=email(),
-                organisation_number=None,
-                status="confirmed",
-                at=start - timedelta(days=1),
-            )
+            confirmed_at = start - timedelta(days=1)
+            registration = Registration(uuid.uuid4(), workshop_id, "n", email(), None, "confirmed", confirmed_at)
+            await repo.add_registration(conn, registration=registration, at=confirmed_at)
 
         return take
 

@@ -9,9 +9,11 @@ from faststream.asgi import AsgiFastStream
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.consumer import Incoming, Route, Subscription
+from shared.cause import Cause
+from shared.consumer import Route, Subscription
 from shared.contract.base import Command, Event, Reason
 from shared.db import Connection
+from shared.descriptor import Descriptor
 from shared.outbox import Recorder
 from shared.service import ServiceSpec, build_app
 from shared.settings import ServiceSettings
@@ -25,6 +27,7 @@ class ProbeSettings(ServiceSettings):
 
 class RecordItem(Command):
     ce_type = "probe.Record.v1"
+    key_template = "{item_id}"
 
     item_id: UUID
     n: int
@@ -34,14 +37,14 @@ class RecordItem(Command):
 
 class Recorded(Event):
     ce_type = "probe.Recorded.v1"
+    key_template = "{item_id}"
 
     item_id: UUID
     n: int
     seq: int
 
 
-async def record_item(conn: Connection, msg: Incoming[RecordItem], out: Recorder) -> None:
-    command = msg.data
+async def record_item(conn: Connection, command: RecordItem, cause: Cause, out: Recorder) -> None:
     if command.n < 0:
         out.reject([Reason(code="negative", field="n", message="n must not be negative")])
         return
@@ -52,7 +55,7 @@ async def record_item(conn: Connection, msg: Incoming[RecordItem], out: Recorder
         command.n,
     )
     for seq in range(command.events):
-        out.emit(Recorded(item_id=command.item_id, n=command.n, seq=seq), key=str(command.item_id))
+        out.emit(Recorded(item_id=command.item_id, n=command.n, seq=seq))
     if command.fail or await conn.fetchval("SELECT 1 FROM blocked WHERE item_id = $1", command.item_id):
         msg_ = "the probe was asked to fail after recording its events"
         raise RuntimeError(msg_)
@@ -61,11 +64,8 @@ async def record_item(conn: Connection, msg: Incoming[RecordItem], out: Recorder
 def create_app(settings: ProbeSettings | None = None) -> AsgiFastStream:
     return build_app(
         ServiceSpec(
-            name="probe",
-            version="0.0.1",
-            description="test probe",
+            Descriptor("probe", Path(__file__).parent / "migrations", [Recorded], "0.0.1", "test probe"),
             settings=settings or ProbeSettings(),
-            migrations=Path(__file__).parent / "migrations",
             subscriptions=[
                 Subscription(
                     topic="probe.commands.v1",
@@ -73,6 +73,5 @@ def create_app(settings: ProbeSettings | None = None) -> AsgiFastStream:
                     commands=True,
                 )
             ],
-            publishes=[Recorded],
         )
     )

@@ -9,8 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import pytest
-from applications import domain, rules
-from applications.domain import Application, Clarification, Outcome
+from applications.domain import content as rules
+from applications.domain import lifecycle as domain
+from applications.domain.lifecycle import Application, Clarification
+from applications.domain.lifecycle import Decision as Outcome
+from applications.domain.policy import Policy
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
@@ -30,11 +33,13 @@ from shared.contract.applications import (
     SubmitApplication,
     WithdrawApplication,
 )
-from shared.settings import DEFAULT_CLUSTERS
+from shared.contract.reference import CLUSTERS as DEFAULT_CLUSTERS
+from shared.outcome import NOTHING
 from tests.support.applications import submission as valid_submission
 
 AT = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
 CLUSTERS = frozenset(DEFAULT_CLUSTERS)
+POLICY = Policy(clusters=CLUSTERS)
 WORKSHOP = uuid.uuid4()
 M = TypeVar("M", bound=BaseModel)
 
@@ -62,9 +67,9 @@ def reasons(outcome: Outcome) -> list[tuple[str, str | None]]:
 
 
 def submitted(remembered: Clarification | None = None, **changes: Any) -> Application:
-    outcome = domain.submit(None, command(**changes), clusters=CLUSTERS, remembered=remembered, at=AT)
-    assert outcome.application is not None
-    return outcome.application
+    outcome = domain.submit(None, command(**changes), policy=POLICY, remembered=remembered, at=AT)
+    assert outcome.state is not None
+    return outcome.state
 
 
 def amend(app: Application | None, application_id: uuid.UUID | None = None, **changes: Any) -> Outcome:
@@ -96,8 +101,8 @@ def clarify(app: Application) -> Outcome:
 
 
 def after(outcome: Outcome) -> Application:
-    assert outcome.application is not None, outcome.reasons
-    return outcome.application
+    assert outcome.state is not None, outcome.reasons
+    return outcome.state
 
 
 def ready(app: Application) -> Application:
@@ -111,7 +116,7 @@ def types(outcome: Outcome) -> list[str]:
 
 
 def templates(outcome: Outcome) -> list[str]:
-    return [n.template for n in outcome.notices]
+    return [n.template.name for n in outcome.notices]
 
 
 # the organisation number
@@ -310,7 +315,7 @@ def test_a_refusal_reports_every_reason_found_not_only_the_first() -> None:
 
 def test_a_submission_gives_the_whole_application_and_tells_the_applicant_what_is_missing() -> None:
     cmd = command()
-    outcome = domain.submit(None, cmd, clusters=CLUSTERS, remembered=None, at=AT)
+    outcome = domain.submit(None, cmd, policy=POLICY, remembered=None, at=AT)
     [event] = outcome.events
     assert isinstance(event, ApplicationSubmitted)
     assert event.status == "submitted"
@@ -319,26 +324,26 @@ def test_a_submission_gives_the_whole_application_and_tells_the_applicant_what_i
     app = after(outcome)
     assert (app.status, app.version) == ("submitted", 1)
     received, missing = outcome.notices
-    assert (received.template, received.email, received.audience) == (
+    assert (received.template.name, received.email, received.template.audience) == (
         "applications.received",
         "kari@example.no",
         "applicant",
     )
-    assert missing.template == "applications.preconditions_missing"
+    assert missing.template.name == "applications.preconditions_missing"
     assert missing.params["missing"] == ["plan", "commitment", "clarification"]
 
 
 def test_a_plan_given_with_the_submission_counts_and_a_blank_one_does_not() -> None:
-    with_plan = domain.submit(None, command(how="With the operators."), clusters=CLUSTERS, remembered=None, at=AT)
+    with_plan = domain.submit(None, command(how="With the operators."), policy=POLICY, remembered=None, at=AT)
     assert with_plan.notices[1].params["missing"] == ["commitment", "clarification"]
     assert after(with_plan).plan_completed_at == AT
-    blank = domain.submit(None, command(how="   "), clusters=CLUSTERS, remembered=None, at=AT)
+    blank = domain.submit(None, command(how="   "), policy=POLICY, remembered=None, at=AT)
     assert blank.notices[1].params["missing"] == ["plan", "commitment", "clarification"]
 
 
 def test_a_clarification_attended_before_the_submission_counts_at_once() -> None:
     attended = Clarification(WORKSHOP, AT - timedelta(days=3))
-    outcome = domain.submit(None, command(), clusters=CLUSTERS, remembered=attended, at=AT)
+    outcome = domain.submit(None, command(), policy=POLICY, remembered=attended, at=AT)
     assert types(outcome) == ["ApplicationSubmitted", "ClarificationCompleted"]
     completed = outcome.events[1]
     assert isinstance(completed, ClarificationCompleted)
@@ -348,8 +353,8 @@ def test_a_clarification_attended_before_the_submission_counts_at_once() -> None
 
 
 def test_a_refused_submission_creates_nothing() -> None:
-    outcome = domain.submit(None, command(why=""), clusters=CLUSTERS, remembered=None, at=AT)
-    assert outcome.application is None
+    outcome = domain.submit(None, command(why=""), policy=POLICY, remembered=None, at=AT)
+    assert outcome.state is None
     assert outcome.events == ()
     assert outcome.notices == ()
     assert reasons(outcome) == [("missing_why", "why")]
@@ -357,15 +362,15 @@ def test_a_refused_submission_creates_nothing() -> None:
 
 def test_the_same_id_with_other_content_is_a_duplicate_and_with_the_same_content_changes_nothing() -> None:
     first = command()
-    app = after(domain.submit(None, first, clusters=CLUSTERS, remembered=None, at=AT))
-    same = domain.submit(app, first, clusters=CLUSTERS, remembered=None, at=AT)
+    app = after(domain.submit(None, first, policy=POLICY, remembered=None, at=AT))
+    same = domain.submit(app, first, policy=POLICY, remembered=None, at=AT)
     assert reasons(same) == [("already_submitted", "application_id")]
     other = wire(SubmitApplication, {**first.model_dump(mode="json"), "title": "Another title"})
-    assert reasons(domain.submit(app, other, clusters=CLUSTERS, remembered=None, at=AT)) == [
+    assert reasons(domain.submit(app, other, policy=POLICY, remembered=None, at=AT)) == [
         ("duplicate_application", "application_id")
     ]
     broken = wire(SubmitApplication, {**first.model_dump(mode="json"), "why": ""})
-    assert reasons(domain.submit(app, broken, clusters=CLUSTERS, remembered=None, at=AT)) == [
+    assert reasons(domain.submit(app, broken, policy=POLICY, remembered=None, at=AT)) == [
         ("duplicate_application", "application_id"),
         ("missing_why", "why"),
     ]
@@ -373,9 +378,9 @@ def test_the_same_id_with_other_content_is_a_duplicate_and_with_the_same_content
 
 def test_an_amended_application_resent_as_first_submitted_is_still_the_same_submission() -> None:
     first = command()
-    app = after(domain.submit(None, first, clusters=CLUSTERS, remembered=None, at=AT))
+    app = after(domain.submit(None, first, policy=POLICY, remembered=None, at=AT))
     app = after(amend(app, why="y" * 40))
-    assert reasons(domain.submit(app, first, clusters=CLUSTERS, remembered=None, at=AT)) == [
+    assert reasons(domain.submit(app, first, policy=POLICY, remembered=None, at=AT)) == [
         ("already_submitted", "application_id")
     ]
 
@@ -549,7 +554,7 @@ def test_readiness_carries_what_funding_needs_and_tells_the_case_handlers() -> N
         "total_cost_nok": 2_000_000,
     }
     [notice] = outcome.notices
-    assert (notice.audience, notice.role, notice.email, notice.template) == (
+    assert (notice.template.audience, notice.template.role, notice.email, notice.template.name) == (
         "staff",
         "case-handlers",
         None,
@@ -569,8 +574,8 @@ def test_whatever_arrives_and_however_often_ready_comes_at_most_once_and_only_wi
             outcome = amend(app, how=None)
         else:
             outcome = STEPS[step](app)
-        if outcome.application is not None:
-            app = outcome.application
+        if outcome.state is not None:
+            app = outcome.state
         readies += types(outcome).count("ApplicationReadyForDecision")
         assert (app.status == "ready_for_decision") == (readies == 1)
     assert readies <= 1
@@ -581,8 +586,8 @@ def test_whatever_arrives_and_however_often_ready_comes_at_most_once_and_only_wi
 def test_clarification_completes_an_open_application_once() -> None:
     app = after(clarify(submitted()))
     assert app.clarification == Clarification(WORKSHOP, AT - timedelta(days=1))
-    assert clarify(app) == domain.NOTHING
-    assert clarify(after(withdraw(submitted()))) == domain.NOTHING
+    assert clarify(app) == NOTHING
+    assert clarify(after(withdraw(submitted()))) == NOTHING
 
 
 @pytest.mark.parametrize(
@@ -609,7 +614,7 @@ def test_a_grant_approves_an_application_ready_for_decision_and_tells_the_applic
     assert event.amount_nok == 750_000
     assert after(outcome).status == "approved"
     [notice] = outcome.notices
-    assert (notice.template, notice.email, notice.params["amount_nok"]) == (
+    assert (notice.template.name, notice.email, notice.params["amount_nok"]) == (
         "applications.approved",
         "kari@example.no",
         750_000,
@@ -626,13 +631,13 @@ def test_a_decline_declines_an_application_ready_for_decision_and_tells_the_appl
 
 
 def test_a_funding_outcome_for_an_application_not_waiting_for_one_changes_nothing() -> None:
-    assert domain.approve(None, amount_nok=1) == domain.NOTHING
-    assert domain.approve(submitted(), amount_nok=1) == domain.NOTHING
+    assert domain.approve(None, amount_nok=1) == NOTHING
+    assert domain.approve(submitted(), amount_nok=1) == NOTHING
     withdrawn = after(withdraw(ready(submitted())))
-    assert domain.approve(withdrawn, amount_nok=1) == domain.NOTHING
-    assert domain.decline(withdrawn, reason="x") == domain.NOTHING
+    assert domain.approve(withdrawn, amount_nok=1) == NOTHING
+    assert domain.decline(withdrawn, reason="x") == NOTHING
     approved = after(domain.approve(ready(submitted()), amount_nok=1))
-    assert domain.decline(approved, reason="x") == domain.NOTHING
+    assert domain.decline(approved, reason="x") == NOTHING
 
 
 def test_the_cluster_list_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,5 @@
-"""Property-based tests: no sequence of allocations, grants and releases breaks a budget or the de minimis cap."""
+"""Property-based tests: no sequence of allocations, grants and releases, decided by the service's own rules,
+overspends a budget or passes the de minimis cap."""
 
 from __future__ import annotations
 
@@ -6,10 +7,14 @@ import uuid
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from funding import domain
-from funding.domain import Budget, Case, Policy
+from funding.domain import budgets, cases
+from funding.domain.budgets import Budget
+from funding.domain.cases import Case
+from funding.domain.policy import Policy
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from shared.contract.funding import AllocateBudget, DecideFunding, FundingCaseOpened
 
 POLICY = Policy(
     max_aid_intensity_pct={"micro": 50, "small": 50, "medium": 40, "large": 25}, de_minimis_cap_nok=3_300_000
@@ -33,27 +38,36 @@ grant = st.tuples(
 release = st.tuples(st.just("release"), st.integers(0, 1_000))
 
 
-@dataclass
-class ActiveGrant:
-    organisation_number: str
-    programme_year: int
-    amount_nok: int
+def open_case(organisation_number: str, size: str, requested_nok: int, total_cost_nok: int) -> Case:
+    opened = FundingCaseOpened(
+        application_id=uuid.uuid4(),
+        organisation_number=organisation_number,
+        applicant_name="Raufoss Automasjon AS",
+        size=size,
+        lead_cluster="nce-raufoss",
+        project_type="company_project",
+        title="Robot cell",
+        requested_nok=requested_nok,
+        total_cost_nok=total_cost_nok,
+    )
+    return Case(opened)
 
 
 @dataclass
-class Ledger:
-    """The rules applied in order, as the service applies them, with what was allocated kept aside."""
+class Books:
+    """What the repository keeps, with every change decided by the service's domain: budgets, active grants,
+    thresholds crossed, and (only to check against) what was allocated."""
 
     budgets: dict[int, Budget] = field(default_factory=dict)
-    allocated: dict[int, int] = field(default_factory=dict)
-    grants: list[ActiveGrant] = field(default_factory=list)
+    granted: list[Case] = field(default_factory=list)
     thresholds: dict[int, list[str]] = field(default_factory=dict)
+    allocated: dict[int, int] = field(default_factory=dict)
 
     def aid_by_year(self, organisation_number: str) -> dict[int, int]:
         aid: dict[int, int] = {}
-        for g in self.grants:
-            if g.organisation_number == organisation_number:
-                aid[g.programme_year] = aid.get(g.programme_year, 0) + g.amount_nok
+        for case in self.granted:
+            if case.organisation_number == organisation_number and case.granted_year and case.granted_nok:
+                aid[case.granted_year] = aid.get(case.granted_year, 0) + case.granted_nok
         return aid
 
     def apply(self, op: tuple[object, ...]) -> None:
@@ -62,43 +76,59 @@ class Ledger:
             _, year, amount = op
             assert isinstance(year, int)
             assert isinstance(amount, int)
-            if not domain.allocation_refusals(amount):
-                self.budgets[year] = self.budgets.get(year, Budget.empty(year)).allocate(amount)
-                self.allocated[year] = self.allocated.get(year, 0) + amount
+            self._allocate(year, amount)
         elif kind == "grant":
             self._grant(*op[1:])  # type: ignore[arg-type]
         else:
             index = op[1]
             assert isinstance(index, int)
-            if self.grants:
-                g = self.grants.pop(index % len(self.grants))
-                self.budgets[g.programme_year] = self.budgets[g.programme_year].give_back(g.amount_nok)
+            if self.granted:
+                self._release(self.granted.pop(index % len(self.granted)))
+
+    def _allocate(self, year: int, amount: int) -> None:
+        command = AllocateBudget(allocation_id=uuid.uuid4(), programme_year=year, amount_nok=amount, source="test")
+        outcome = budgets.allocate(self.budgets.get(year), command)
+        if outcome.state is not None:
+            self.budgets[year] = outcome.state
+            self.allocated[year] = self.allocated.get(year, 0) + amount
 
     def _grant(self, year: int, org: str, size: str, total: int, requested_pct: int, share: int | None) -> None:
         requested = max(1, total * requested_pct // 100)
         amount = share if share is None or share <= 0 else max(1, requested * share // 100)
-        case = Case(uuid.uuid4(), org, size, requested, total, "open")
-        reasons = domain.case_refusals(case) + domain.amount_refusals(amount)
-        if reasons or amount is None:
+        case = open_case(org, size, requested, total)
+        command = DecideFunding(
+            application_id=case.application_id, outcome="grant", amount_nok=amount, reason="r", decided_by="d"
+        )
+        outcome = cases.decide(
+            case,
+            command,
+            year=year,
+            budget=self.budgets.get(year),
+            aid_by_year=self.aid_by_year(org),
+            crossed=frozenset(self.thresholds.get(year, [])),
+            policy=POLICY,
+        )
+        change = outcome.state
+        if change is None or change.budget is None:
             return
-        budget = self.budgets.get(year)
-        aid = self.aid_by_year(org)
-        if domain.grant_refusals(case, amount_nok=amount, budget=budget, aid_by_year=aid, year=year, policy=POLICY):
-            return
-        assert budget is not None
-        after = budget.spend(amount)
-        self.budgets[year] = after
-        self.grants.append(ActiveGrant(org, year, amount))
-        crossed = self.thresholds.setdefault(year, [])
-        crossed.extend(domain.thresholds_crossed(after, policy=POLICY, already=frozenset(crossed)))
+        self.budgets[year] = change.budget
+        self.granted.append(change.case)
+        self.thresholds.setdefault(year, []).extend(change.thresholds)
+
+    def _release(self, case: Case) -> None:
+        assert case.granted_year is not None
+        outcome = cases.withdraw(case, self.budgets[case.granted_year])
+        assert outcome.state is not None
+        assert outcome.state.budget is not None
+        self.budgets[case.granted_year] = outcome.state.budget
 
     def check(self) -> None:
         for year, budget in self.budgets.items():
-            active = sum(g.amount_nok for g in self.grants if g.programme_year == year)
+            active = sum(c.granted_nok or 0 for c in self.granted if c.granted_year == year)
             assert budget.remaining_nok >= 0
             assert budget.total_nok == self.allocated[year]
             assert budget.remaining_nok == self.allocated[year] - active
-        for org in {g.organisation_number for g in self.grants}:
+        for org in {c.organisation_number for c in self.granted}:
             aid = self.aid_by_year(org)
             for end in range(2025, 2032):
                 window = sum(aid.get(y, 0) for y in range(end - 2, end + 1))
@@ -112,12 +142,12 @@ class Ledger:
 def test_no_sequence_of_allocations_grants_and_releases_leaves_a_negative_remaining_budget(
     first: list[tuple[object, ...]], ops: list[tuple[object, ...]]
 ) -> None:
-    ledger = Ledger()
+    books = Books()
     for op in first:
-        ledger.apply(op)
+        books.apply(op)
     for op in ops:
-        ledger.apply(op)
-        ledger.check()
+        books.apply(op)
+        books.check()
 
 
 @settings(max_examples=300, deadline=None)
@@ -126,15 +156,15 @@ def test_grants_that_fit_use_the_budget_and_never_more(amounts: list[int], alloc
     budget = Budget.empty(2027).allocate(allocation)
     granted = 0
     for amount in amounts:
-        if amount <= budget.remaining_nok:
-            budget = budget.spend(amount)
+        if budget.covers(amount):
+            budget = budget.take(amount)
             granted += amount
     assert budget.remaining_nok == allocation - granted >= 0
 
 
 @given(SIZES, st.integers(1, 10**12), st.integers(1, 10**12))
 def test_aid_intensity_in_whole_numbers_agrees_with_exact_fractions(size: str, total: int, amount: int) -> None:
-    case = Case(uuid.uuid4(), "974760673", size, amount, total, "open")
-    refused = domain.aid_intensity_refusal(case, amount_nok=amount, policy=POLICY) is not None
+    case = open_case("974760673", size, amount, total)
+    refused = cases.aid_intensity_refusal(case, amount_nok=amount, policy=POLICY) is not None
     pct = POLICY.max_aid_intensity_pct.get(size)
     assert refused == (pct is None or Fraction(amount, total) > Fraction(pct, 100))

@@ -6,25 +6,41 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from funding import domain
-from funding.domain import Budget, BudgetError, Case, Policy
+from funding.domain import budgets, cases
+from funding.domain.budgets import Budget, BudgetError
+from funding.domain.cases import Case, CaseStatus
+from funding.domain.policy import Policy
 
+from shared.contract.applications import ApplicationReadyForDecision
 from shared.contract.base import Reason
+from shared.contract.funding import (
+    AllocateBudget,
+    BudgetAllocated,
+    FundingCaseClosed,
+    FundingCaseOpened,
+    FundingReleased,
+)
+from shared.outcome import NOTHING
 
 POLICY = Policy.default()
+domain = cases  # the rules of a decision; the budget's own are `budgets`
 
 
-def case(**changes: object) -> Case:
+def case(status: CaseStatus = "open", granted_nok: int | None = None, **changes: object) -> Case:
     fields: dict[str, object] = {
         "application_id": uuid.uuid4(),
         "organisation_number": "974760673",
+        "applicant_name": "Kongsberg Maritim Teknikk AS",
         "size": "small",
+        "lead_cluster": "nce-systems-engineering",
+        "project_type": "company_project",
+        "title": "Digital twin",
         "requested_nok": 800_000,
         "total_cost_nok": 2_000_000,
-        "status": "open",
     }
     fields.update(changes)
-    return Case(**fields)  # type: ignore[arg-type]
+    year = 2027 if granted_nok else None
+    return Case(FundingCaseOpened.model_validate(fields), status, granted_nok=granted_nok, granted_year=year)
 
 
 def codes(reasons: list[Reason]) -> list[str]:
@@ -56,12 +72,12 @@ def refusals(
     ],
 )
 def test_the_programme_year_is_the_calendar_year_in_oslo(at: datetime, year: int) -> None:
-    assert domain.programme_year(at) == year
+    assert budgets.programme_year(at) == year
 
 
 def test_a_time_without_an_offset_has_no_programme_year() -> None:
     with pytest.raises(ValueError, match="offset"):
-        domain.programme_year(datetime(2027, 5, 1, 12, 0))  # noqa: DTZ001 - the point of the test
+        budgets.programme_year(datetime(2027, 5, 1, 12, 0))  # noqa: DTZ001 - the point of the test
 
 
 # budgets
@@ -70,7 +86,7 @@ def test_a_time_without_an_offset_has_no_programme_year() -> None:
 def test_allocations_add_up_per_year() -> None:
     budget = Budget.empty(2027).allocate(1_000).allocate(2_500)
     assert budget == Budget(2027, 3_500, 3_500)
-    spent = budget.spend(3_000)
+    spent = budget.take(3_000)
     assert spent == Budget(2027, 3_500, 500)
     assert spent.allocate(100) == Budget(2027, 3_600, 600)
 
@@ -81,27 +97,38 @@ def test_a_budget_never_goes_negative_or_above_its_total() -> None:
     with pytest.raises(BudgetError):
         Budget(2027, 100, 101)
     with pytest.raises(BudgetError):
-        Budget(2027, 100, 100).spend(101)
+        Budget(2027, 100, 100).take(101)
     with pytest.raises(BudgetError):
         Budget(2027, 100, 100).give_back(1)
     with pytest.raises(BudgetError):
         Budget(2027, 100, 100).allocate(0)
 
 
+def allocation(amount: int, year: int = 2027) -> AllocateBudget:
+    return AllocateBudget(allocation_id=uuid.uuid4(), programme_year=year, amount_nok=amount, source="budget office")
+
+
 @pytest.mark.parametrize("amount", [0, -1, -50_000_000])
 def test_an_allocation_that_is_not_positive_is_an_invalid_amount(amount: int) -> None:
-    assert codes(domain.allocation_refusals(amount)) == ["invalid_amount"]
+    outcome = budgets.allocate(Budget(2027, 100, 100), allocation(amount))
+    assert codes(list(outcome.reasons)) == ["invalid_amount"]
+    assert outcome.state is None
 
 
-def test_a_positive_allocation_is_accepted() -> None:
-    assert domain.allocation_refusals(1) == []
+def test_a_positive_allocation_is_accepted_and_adds_to_the_years_totals() -> None:
+    outcome = budgets.allocate(Budget(2027, 1_000, 400), allocation(1))
+    assert outcome.state == Budget(2027, 1_001, 401)
+    [event] = outcome.events
+    assert isinstance(event, BudgetAllocated)
+    assert (event.total_nok, event.remaining_nok, event.record_key()) == (1_001, 401, "budget-2027")
+    assert budgets.allocate(None, allocation(5, year=2031)).state == Budget(2031, 5, 5)
 
 
 # cases
 
 
 @pytest.mark.parametrize("status", ["granted", "declined", "closed", "released"])
-def test_a_decision_on_a_case_that_is_not_open_is_refused(status: str) -> None:
+def test_a_decision_on_a_case_that_is_not_open_is_refused(status: CaseStatus) -> None:
     assert codes(domain.case_refusals(case(status=status))) == ["case_not_open"]
 
 
@@ -201,17 +228,20 @@ def test_every_broken_rule_is_reported_not_only_the_first() -> None:
 
 
 def test_low_is_crossed_below_the_threshold_share_of_the_total() -> None:
-    assert domain.thresholds_crossed(Budget(2027, 1_000, 100), policy=POLICY, already=frozenset()) == ()
-    assert domain.thresholds_crossed(Budget(2027, 1_000, 99), policy=POLICY, already=frozenset()) == ("low",)
+    assert budgets.thresholds_crossed(Budget(2027, 1_000, 100), policy=POLICY, already=frozenset()) == ()
+    assert budgets.thresholds_crossed(Budget(2027, 1_000, 99), policy=POLICY, already=frozenset()) == ("low",)
 
 
 def test_a_grant_to_zero_crosses_both_thresholds_in_order() -> None:
-    assert domain.thresholds_crossed(Budget(2027, 1_000, 0), policy=POLICY, already=frozenset()) == ("low", "exhausted")
+    assert budgets.thresholds_crossed(Budget(2027, 1_000, 0), policy=POLICY, already=frozenset()) == (
+        "low",
+        "exhausted",
+    )
 
 
 def test_a_threshold_is_crossed_once_per_year() -> None:
-    assert domain.thresholds_crossed(Budget(2027, 1_000, 50), policy=POLICY, already=frozenset({"low"})) == ()
-    assert domain.thresholds_crossed(Budget(2027, 1_000, 0), policy=POLICY, already=frozenset({"low"})) == (
+    assert budgets.thresholds_crossed(Budget(2027, 1_000, 50), policy=POLICY, already=frozenset({"low"})) == ()
+    assert budgets.thresholds_crossed(Budget(2027, 1_000, 0), policy=POLICY, already=frozenset({"low"})) == (
         "exhausted",
     )
 
@@ -223,9 +253,39 @@ def test_a_threshold_is_crossed_once_per_year() -> None:
     ("status", "effect"),
     [("open", "close"), ("granted", "release"), ("declined", "none"), ("closed", "none"), ("released", "none")],
 )
-def test_what_a_withdrawal_does_to_a_case(status: str, effect: str) -> None:
-    assert domain.withdrawal_effect(case(status=status)) == effect
+def test_what_a_withdrawal_does_to_a_case(status: CaseStatus, effect: str) -> None:
+    granted = 500_000 if status == "granted" else None
+    outcome = cases.withdraw(case(status, granted), Budget(2027, 1_000_000, 100_000))
+    found = {FundingCaseClosed: "close", FundingReleased: "release"}
+    assert ([found[type(e)] for e in outcome.events] or ["none"]) == [effect]
+    if effect == "release":
+        assert outcome.state is not None
+        assert outcome.state.budget == Budget(2027, 1_000_000, 600_000)
+        [released] = outcome.events
+        assert isinstance(released, FundingReleased)
+        assert released.budget_remaining_nok == 600_000
+
+
+def test_a_case_opens_once_with_the_fields_of_the_application_ready_for_decision() -> None:
+    ready = ApplicationReadyForDecision(
+        application_id=uuid.uuid4(),
+        organisation_number="974760673",
+        applicant_name="Kongsberg Maritim Teknikk AS",
+        size="medium",
+        lead_cluster="nce-raufoss",
+        project_type="cluster_project",
+        title="Robot cell",
+        requested_nok=600_000,
+        total_cost_nok=1_500_000,
+    )
+    outcome = cases.open_case(None, ready)
+    [opened] = outcome.events
+    assert isinstance(opened, FundingCaseOpened)
+    assert opened.model_dump() == ready.model_dump()
+    assert outcome.state is not None
+    assert outcome.state.case == Case(opened)
+    assert cases.open_case(outcome.state.case, ready) == NOTHING
 
 
 def test_a_withdrawal_without_a_case_does_nothing() -> None:
-    assert domain.withdrawal_effect(None) == "none"
+    assert cases.withdraw(None, None) == NOTHING

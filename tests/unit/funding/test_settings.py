@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from funding.domain import Policy
+from funding.domain.policy import Policy
 from funding.settings import FundingSettings
 from pydantic import ValidationError
 

@@ -1,4 +1,4 @@
-"""The applications service's decisions: pure and synchronous, no I/O; time comes in as an argument.
+"""An application from submission to outcome: pure and synchronous decisions, no I/O; time comes in as an argument.
 
 Each decision takes the application as it stands (or None) and what happened, and returns an
 :class:`Outcome`: the application after it, the events and notifications it causes, or the
@@ -8,13 +8,14 @@ preconditions (plan, management commitment, clarification) first all hold, whate
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final, Literal
 from uuid import UUID
 
-from applications import rules
+from applications.domain import content as rules
+from applications.domain.policy import Policy
+from shared.contract import applications as contract
 from shared.contract.applications import (
     AmendApplication,
     ApplicationAmended,
@@ -32,7 +33,8 @@ from shared.contract.applications import (
     SubmitApplication,
     WithdrawApplication,
 )
-from shared.contract.base import Event, Reason, organisation_number_is_valid
+from shared.contract.base import Event, Reason, Template, organisation_number_is_valid
+from shared.outcome import NOTHING, Notice, Outcome, refusal
 
 # Refusal codes of commands on an application: the contract's words.
 DUPLICATE_APPLICATION: Final = "duplicate_application"
@@ -48,13 +50,6 @@ ALREADY_CONFIRMED: Final = "already_confirmed"
 
 Precondition = Literal["plan", "commitment", "clarification"]
 PRECONDITIONS: Final[tuple[Precondition, ...]] = ("plan", "commitment", "clarification")
-
-CASE_HANDLERS: Final = "case-handlers"
-TEMPLATE_RECEIVED: Final = "applications.received"
-TEMPLATE_PRECONDITIONS_MISSING: Final = "applications.preconditions_missing"
-TEMPLATE_READY: Final = "applications.ready_for_decision"
-TEMPLATE_APPROVED: Final = "applications.approved"
-TEMPLATE_DECLINED: Final = "applications.declined"
 
 # Statuses from which nothing more can happen to an application.
 CLOSED: Final[frozenset[Status]] = frozenset({"declined", "withdrawn"})
@@ -109,33 +104,7 @@ class Application:
         return tuple(name for name in PRECONDITIONS if not held[name])
 
 
-@dataclass(frozen=True, slots=True)
-class Notice:
-    """A notification request the decision asks for; ``fact`` keeps two facts' ids apart."""
-
-    audience: Literal["staff", "applicant"]
-    template: str
-    params: dict[str, Any]
-    fact: str
-    email: str | None = None
-    role: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What a decision gives: the application after it (None when it did not change), events, notices or refusal."""
-
-    application: Application | None = None
-    events: tuple[Event, ...] = ()
-    notices: tuple[Notice, ...] = ()
-    reasons: tuple[Reason, ...] = ()
-
-    @property
-    def refused(self) -> bool:
-        return bool(self.reasons)
-
-
-NOTHING: Final = Outcome()
+Decision = Outcome[Application]
 
 
 def has_plan(how: str | None) -> bool:
@@ -149,24 +118,22 @@ def submit(
     existing: Application | None,
     command: SubmitApplication,
     *,
-    clusters: Collection[str],
+    policy: Policy,
     remembered: Clarification | None,
     at: datetime,
-) -> Outcome:
+) -> Decision:
     """A new application; a clarification its company attended before counts at once."""
     content = command.content()
-    reasons = rules.content_refusals(content, clusters=clusters)
+    reasons = rules.content_refusals(content, clusters=policy.clusters)
     if existing is not None:
         # The same id again: with the same content it is a re-sent submission, answered without
         # a second ApplicationSubmitted; with other content it is the contract's duplicate.
         if existing.submitted == content:
-            return Outcome(
-                reasons=(
-                    Reason(
-                        code=ALREADY_SUBMITTED,
-                        field="application_id",
-                        message=f"this application was submitted before; it is {existing.status}",
-                    ),
+            return refusal(
+                Reason(
+                    code=ALREADY_SUBMITTED,
+                    field="application_id",
+                    message=f"this application was submitted before; it is {existing.status}",
                 )
             )
         reasons.insert(
@@ -178,7 +145,7 @@ def submit(
             ),
         )
     if reasons:
-        return Outcome(reasons=tuple(reasons))
+        return refusal(*reasons)
     application = Application(
         application_id=command.application_id,
         content=content,
@@ -191,16 +158,16 @@ def submit(
     notices = [_received(application)]
     if remembered is not None:
         clarified = clarify(application, remembered, at=at)
-        application = clarified.application or application
+        application = clarified.state or application
         events += clarified.events
         notices += clarified.notices
     missing = application.missing()
     if missing:
         notices.append(_preconditions_missing(application, missing))
-    return Outcome(application, tuple(events), tuple(notices))
+    return Outcome(application, (*events, *notices))
 
 
-def amend(application: Application | None, command: AmendApplication, *, at: datetime) -> Outcome:
+def amend(application: Application | None, command: AmendApplication, *, at: datetime) -> Decision:
     reasons = rules.changes_refusals(command.changes)
     if application is None:
         reasons.insert(0, _unknown())
@@ -214,7 +181,7 @@ def amend(application: Application | None, command: AmendApplication, *, at: dat
             ),
         )
     if reasons or application is None:
-        return Outcome(reasons=tuple(reasons))
+        return refusal(*reasons)
     content = application.content.model_copy(update=command.changes.given())
     plan_completed_at = application.plan_completed_at
     if not has_plan(content.how):
@@ -230,9 +197,9 @@ def amend(application: Application | None, command: AmendApplication, *, at: dat
     return _settle(amended, (event,), at=at)
 
 
-def confirm(application: Application | None, command: ConfirmManagementCommitment, *, at: datetime) -> Outcome:
+def confirm(application: Application | None, command: ConfirmManagementCommitment, *, at: datetime) -> Decision:
     if application is None:
-        return Outcome(reasons=(_unknown(),))
+        return refusal(_unknown())
     reasons = []
     if application.status in CLOSED:
         reasons.append(_closed(application))
@@ -245,7 +212,7 @@ def confirm(application: Application | None, command: ConfirmManagementCommitmen
             )
         )
     if reasons:
-        return Outcome(reasons=tuple(reasons))
+        return refusal(*reasons)
     commitment = Commitment(confirmed_by=command.confirmed_by, confirmed_at=command.confirmed_at)
     event = ManagementCommitmentConfirmed(
         application_id=application.application_id,
@@ -255,12 +222,12 @@ def confirm(application: Application | None, command: ConfirmManagementCommitmen
     return _settle(replace(application, commitment=commitment), (event,), at=at)
 
 
-def withdraw(application: Application | None, command: WithdrawApplication) -> Outcome:
+def withdraw(application: Application | None, command: WithdrawApplication) -> Decision:
     """Allowed until declined or withdrawn, approval included."""
     if application is None:
-        return Outcome(reasons=(_unknown(),))
+        return refusal(_unknown())
     if application.status in CLOSED:
-        return Outcome(reasons=(_closed(application),))
+        return refusal(_closed(application))
     event = ApplicationWithdrawn(
         application_id=application.application_id, reason=command.reason, status_before=application.status
     )
@@ -279,7 +246,7 @@ def counts_as_clarification(*, kind: str, organisation_number: str | None) -> bo
     )
 
 
-def clarify(application: Application, clarification: Clarification, *, at: datetime) -> Outcome:
+def clarify(application: Application, clarification: Clarification, *, at: datetime) -> Decision:
     """An open application's company attended a clarification workshop: once per application."""
     if not application.is_open or application.clarification is not None:
         return NOTHING
@@ -291,29 +258,33 @@ def clarify(application: Application, clarification: Clarification, *, at: datet
     return _settle(replace(application, clarification=clarification), (event,), at=at)
 
 
-def approve(application: Application | None, *, amount_nok: int) -> Outcome:
+def approve(application: Application | None, *, amount_nok: int) -> Decision:
     """A grant decides an application that is ready for decision; anything else has moved on."""
     if application is None or application.status != "ready_for_decision":
         return NOTHING
-    approved = replace(application, status="approved", approved_nok=amount_nok)
     event = ApplicationApproved(application_id=application.application_id, amount_nok=amount_nok)
-    notice = _to_applicant(approved, TEMPLATE_APPROVED, amount_nok=amount_nok)
-    return Outcome(approved, (event,), (notice,))
+    approved = replace(application, status="approved", approved_nok=amount_nok)
+    return _decided(approved, event, contract.APPROVED, amount_nok=amount_nok)
 
 
-def decline(application: Application | None, *, reason: str) -> Outcome:
+def decline(application: Application | None, *, reason: str) -> Decision:
     if application is None or application.status != "ready_for_decision":
         return NOTHING
-    declined = replace(application, status="declined", decline_reason=reason)
     event = ApplicationDeclined(application_id=application.application_id, reason=reason)
-    notice = _to_applicant(declined, TEMPLATE_DECLINED, reason=reason)
-    return Outcome(declined, (event,), (notice,))
+    return _decided(
+        replace(application, status="declined", decline_reason=reason), event, contract.DECLINED, reason=reason
+    )
+
+
+def _decided(application: Application, event: Event, template: Template, **params: Any) -> Decision:
+    """The funding's decision: its event, and the applicant told."""
+    return Outcome(application, (event, _to_applicant(application, template, **params)))
 
 
 # ready for decision
 
 
-def _settle(application: Application, events: tuple[Event, ...], *, at: datetime) -> Outcome:
+def _settle(application: Application, events: tuple[Event, ...], *, at: datetime) -> Decision:
     """The events so far, and readiness the first time all three preconditions hold."""
     if not application.is_open or application.missing():
         return Outcome(application, events)
@@ -331,9 +302,8 @@ def _settle(application: Application, events: tuple[Event, ...], *, at: datetime
         total_cost_nok=content.budget.total_cost_nok,
     )
     notice = Notice(
-        audience="staff",
-        template=TEMPLATE_READY,
-        role=CASE_HANDLERS,
+        contract.READY_FOR_DECISION,
+        about=str(ready.application_id),
         fact=str(ready.application_id),
         params={
             "application_id": str(ready.application_id),
@@ -346,16 +316,16 @@ def _settle(application: Application, events: tuple[Event, ...], *, at: datetime
             "total_cost_nok": content.budget.total_cost_nok,
         },
     )
-    return Outcome(ready, (*events, event), (notice,))
+    return Outcome(ready, (*events, event, notice))
 
 
 # notices and refusals
 
 
-def _to_applicant(application: Application, template: str, **params: Any) -> Notice:
+def _to_applicant(application: Application, template: Template, **params: Any) -> Notice:
     return Notice(
-        audience="applicant",
-        template=template,
+        template,
+        about=str(application.application_id),
         email=application.content.applicant.contact.email,
         fact=str(application.application_id),
         params={"application_id": str(application.application_id), "title": application.content.title, **params},
@@ -365,14 +335,14 @@ def _to_applicant(application: Application, template: str, **params: Any) -> Not
 def _received(application: Application) -> Notice:
     return _to_applicant(
         application,
-        TEMPLATE_RECEIVED,
+        contract.RECEIVED,
         applicant_name=application.content.applicant.name,
         contact_name=application.content.applicant.contact.name,
     )
 
 
 def _preconditions_missing(application: Application, missing: tuple[Precondition, ...]) -> Notice:
-    return _to_applicant(application, TEMPLATE_PRECONDITIONS_MISSING, missing=list(missing))
+    return _to_applicant(application, contract.PRECONDITIONS_MISSING, missing=list(missing))
 
 
 def _unknown() -> Reason:

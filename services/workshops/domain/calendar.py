@@ -1,4 +1,4 @@
-"""The workshops service's rules: pure and synchronous, no I/O; time comes in as an argument.
+"""What is where, when: workshops, their slots, and the rules of time, capacity and double booking. Pure, no I/O.
 
 Times are compared as instants (offset-aware), so a wall-clock hour that happens twice in
 October or not at all in March never confuses an overlap. The programme's own clock,
@@ -11,19 +11,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Final, Literal
+from typing import Final
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from shared.contract.base import Reason, organisation_number_is_valid
+from shared.contract.base import Reason
 from shared.contract.workshops import WorkshopKind
+from workshops.domain.policy import Policy
 
 OSLO: Final = ZoneInfo("Europe/Oslo")
 MAX_LENGTH_DAYS: Final = 3
 MIN_CAPACITY: Final = 1
 MAX_CAPACITY: Final = 1000
-DEFAULT_TRAVEL_BUFFER: Final = timedelta(minutes=90)
-DEFAULT_REMINDER_LEAD: Final = timedelta(hours=24)
 
 # Refusal codes: the contract's words.
 UNKNOWN_CLUSTER: Final = "unknown_cluster"
@@ -35,25 +34,6 @@ DUPLICATE_WORKSHOP: Final = "duplicate_workshop"
 UNKNOWN_WORKSHOP: Final = "unknown_workshop"
 WORKSHOP_CLOSED: Final = "workshop_closed"
 CAPACITY_BELOW_REGISTRATIONS: Final = "capacity_below_registrations"
-ALREADY_REGISTERED: Final = "already_registered"
-INVALID_ORGANISATION_NUMBER: Final = "invalid_organisation_number"
-UNKNOWN_REGISTRATION: Final = "unknown_registration"
-WORKSHOP_NOT_STARTED: Final = "workshop_not_started"
-# Beyond the contract's list: a RecordAttendance that would state no new fact still gets its one answer.
-ATTENDANCE_ALREADY_RECORDED: Final = "attendance_already_recorded"
-
-Placement = Literal["confirmed", "waitlisted"]
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """What a deployment configures."""
-
-    clusters: frozenset[str]
-    travel_buffer: timedelta = DEFAULT_TRAVEL_BUFFER
-    reminder_lead: timedelta = DEFAULT_REMINDER_LEAD
-    invitation_horizon: timedelta = timedelta(days=180)
-    invitation_max_workshops: int = 20
 
 
 def name_key(text: str) -> str:
@@ -85,6 +65,10 @@ class Slot:
     @property
     def venue_key(self) -> str:
         return name_key(self.venue)
+
+    def moved(self, *, starts_at: datetime, ends_at: datetime, town: str | None, venue: str | None) -> Slot:
+        """The slot at another time, and in another place when one is given."""
+        return Slot(starts_at, ends_at, town or self.town, venue or self.venue)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +117,10 @@ class Workshop:
     def has_free_seat(self) -> bool:
         return self.seats_taken < self.capacity
 
+    @property
+    def slot(self) -> Slot:
+        return Slot(self.starts_at, self.ends_at, self.town, self.venue)
+
 
 # time
 
@@ -154,6 +142,11 @@ def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datet
 def latest_end(starts_at: datetime) -> datetime:
     """Three calendar days on Europe/Oslo's clock: across a daylight-saving change that is 71 or 73 hours."""
     return (local_time(starts_at) + timedelta(days=MAX_LENGTH_DAYS)).astimezone(UTC)
+
+
+def bookable(slot: Slot, *, now: datetime) -> bool:
+    """Its times break no rule: only then are its facilitators and venue looked up for clashes."""
+    return not time_refusals(slot.starts_at, slot.ends_at, now=now)
 
 
 def time_refusals(starts_at: datetime, ends_at: datetime, *, now: datetime) -> list[Reason]:
@@ -283,111 +276,14 @@ def capacity_change_refusals(workshop: Workshop | None, capacity: int, *, now: d
     return reasons
 
 
-# registrations and the waitlist
-
-
-def registration_refusals(
-    workshop: Workshop | None,
-    *,
-    now: datetime,
-    email_taken: bool,
-    id_taken: bool,
-    organisation_number: str | None,
-) -> list[Reason]:
-    reasons = open_workshop_refusals(workshop, now=now)
-    if email_taken:
-        reasons.append(
-            Reason(
-                code=ALREADY_REGISTERED,
-                field="participant.email",
-                message="this e-mail holds a registration or waitlist place for the workshop",
-            )
-        )
-    if id_taken:
-        reasons.append(
-            Reason(code=ALREADY_REGISTERED, field="registration_id", message="this registration id is in use")
-        )
-    if organisation_number is not None and not organisation_number_is_valid(organisation_number):
-        reasons.append(
-            Reason(
-                code=INVALID_ORGANISATION_NUMBER,
-                field="participant.organisation_number",
-                message="not 9 digits with a valid mod-11 check digit",
-            )
-        )
-    return reasons
-
-
-def placement(workshop: Workshop) -> Placement:
-    """A free seat confirms; a full workshop waitlists (promotion keeps the waitlist empty while seats are free)."""
-    return "confirmed" if workshop.has_free_seat else "waitlisted"
-
-
-def promotions(*, capacity: int, seats_taken: int, waitlist: Sequence[UUID]) -> list[UUID]:
-    """The head of the waitlist, first come first served, as far as free seats go."""
-    free = max(0, capacity - seats_taken)
-    return list(waitlist[:free])
-
-
-def waitlist_moves(workshop: Workshop, *, now: datetime) -> bool:
-    """A freed seat goes to the waitlist only while the workshop is open."""
-    return not workshop.cancelled and not workshop.is_finished(now)
-
-
-def reminder_due(*, starts_at: datetime, confirmed_at: datetime, lead: timedelta) -> datetime | None:
-    """When to remind: ``lead`` before start; none when confirmed at or after that (the confirmation said it)."""
-    due = starts_at - lead
-    return due if confirmed_at < due else None
-
-
-def attendance_refusals(workshop: Workshop | None, *, now: datetime, unknown: Sequence[UUID]) -> list[Reason]:
-    if workshop is None:
-        return [Reason(code=UNKNOWN_WORKSHOP, field="workshop_id", message="no workshop with this id")]
-    reasons: list[Reason] = []
-    if workshop.cancelled:
-        reasons.append(Reason(code=WORKSHOP_CLOSED, field="workshop_id", message="the workshop is cancelled"))
-    if not workshop.has_started(now):
-        reasons.append(
-            Reason(code=WORKSHOP_NOT_STARTED, field="workshop_id", message="the command's time is before the start")
-        )
-    reasons += [
-        Reason(code=UNKNOWN_REGISTRATION, field=f"attended.{i}", message=f"{registration_id} is not of this workshop")
-        for i, registration_id in enumerate(unknown)
-    ]
-    return reasons
-
-
-def nothing_new_attended() -> Reason:
-    return Reason(
-        code=ATTENDANCE_ALREADY_RECORDED,
-        field="attended",
-        message="each registration listed already has its attendance recorded or holds no confirmed seat",
-    )
-
-
-def unknown_registration() -> Reason:
-    return Reason(
-        code=UNKNOWN_REGISTRATION, field="registration_id", message="no active registration with this id here"
-    )
-
-
 _LOST_RACE: Final = {
     FACILITATOR_DOUBLE_BOOKED: ("facilitators", "a facilitator was booked by another command at the same moment"),
     VENUE_DOUBLE_BOOKED: ("location", "the venue was booked by another command at the same moment"),
     DUPLICATE_WORKSHOP: ("workshop_id", "a workshop with this id was scheduled at the same moment"),
-    ALREADY_REGISTERED: ("participant.email", "registered by another command at the same moment"),
 }
 
 
 def lost_race(code: str) -> Reason:
-    """The refusal for a rule that only the database caught: a racing command won."""
+    """The refusal for a booking rule that only the database caught: a racing command won."""
     field, message = _LOST_RACE[code]
     return Reason(code=code, field=field, message=message)
-
-
-# invitations
-
-
-def invitation_order(workshops: Iterable[Workshop], *, lead_cluster: str) -> list[Workshop]:
-    """The lead cluster's workshops first, then the rest; each part by start."""
-    return sorted(workshops, key=lambda w: (w.hosting_cluster != lead_cluster, w.starts_at, str(w.workshop_id)))

@@ -1,0 +1,52 @@
+"""The audit history: every allocation, grant, decline, release and close, with who and why.
+
+A line's amount is the change it made to its year's remaining budget (+ allocation and release,
+- grant), so the lines of a year add up to what remains of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+from uuid import UUID
+
+from funding.domain.cases import Case
+from shared.contract.funding import AllocateBudget
+
+Entry = Literal["allocation", "grant", "decline", "release", "close"]
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line of the ledger, in the order of its columns."""
+
+    entry: Entry
+    actor: str
+    reason: str
+    programme_year: int | None = None
+    application_id: UUID | None = None
+    organisation_number: str | None = None
+    amount_nok: int = 0
+
+
+def allocated(command: AllocateBudget) -> Line:
+    """An allocation, by the budget office that sent it."""
+    reason = f"allocation {command.allocation_id}"
+    return Line("allocation", command.source, reason, command.programme_year, amount_nok=command.amount_nok)
+
+
+def decided(case: Case, *, actor: str, reason: str) -> Line:
+    """A case's decision (granted, declined, released or closed), with the money it moved."""
+    year, amount = case.granted_year, case.granted_nok or 0
+    entry: Entry
+    match case.status:
+        case "granted":
+            entry, amount = "grant", -amount
+        case "released":
+            entry = "release"
+        case "declined" | "closed":
+            entry, year, amount = ("decline" if case.status == "declined" else "close"), None, 0
+        case _:
+            msg = f"a {case.status} case has made no decision to enter"
+            raise ValueError(msg)
+    return Line(entry, actor, reason, year, case.application_id, case.organisation_number, amount)

@@ -1,0 +1,1 @@
+"""The workshops service's rules and decisions: pure and synchronous, one module per subject."""
