@@ -30,7 +30,8 @@ import asyncpg
 from bench.chain import DLQ_TOPICS, Driver
 from bench.run import progress
 from bench.system import SERVICES, RunningSystem
-from deploy.local import infra as local_infra
+from deploy.local import kafka as local_kafka
+from deploy.local import postgres as local_postgres
 from tests.support.processes import ServiceProcess
 
 RESULTS = Path(".bench")
@@ -103,16 +104,16 @@ async def pause(running: RunningSystem, tally: Tally, rng: random.Random) -> Non
 
 async def restart_broker(tally: Tally) -> None:
     tally.note("restarting Kafka")
-    await asyncio.to_thread(local_infra.restart_kafka)
+    await asyncio.to_thread(local_kafka.restart_kafka)
     tally.broker_restarts += 1
     tally.note("Kafka back")
 
 
 async def restart_database(tally: Tally) -> None:
     tally.note("stopping Postgres")
-    await asyncio.to_thread(local_infra.stop_postgres)
+    await asyncio.to_thread(local_postgres.stop_postgres)
     await asyncio.sleep(2)
-    await asyncio.to_thread(local_infra.start_postgres)
+    await asyncio.to_thread(local_postgres.start_postgres)
     tally.db_restarts += 1
     tally.note("Postgres back")
 

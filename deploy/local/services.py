@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 
 from deploy.local import infra
+from deploy.local import kafka as local_kafka
+from deploy.local import postgres as local_postgres
 from shared.cli import database, topics
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,9 +54,9 @@ def _env(service: str, kafka: str, pg_port: int) -> dict[str, str]:
 
 async def prepare() -> tuple[str, int]:
     """Kafka, Postgres, topics, roles, schemas and migrations: everything the services need before they start."""
-    kafka = infra.ensure_kafka()
-    admin_dsn = infra.ensure_postgres()
-    pg_port = infra.pg_port()
+    kafka = local_kafka.ensure_kafka()
+    admin_dsn = local_postgres.ensure_postgres()
+    pg_port = local_postgres.pg_port()
     created = await topics.ensure_topics(
         kafka, partitions=int(os.environ.get("PROGRAMME_TOPIC_PARTITIONS", "6")), replication=1
     )
@@ -124,7 +126,11 @@ def print_endpoints() -> None:
     for service, port in PORTS.items():
         base = f"http://127.0.0.1:{port}"
         print(f"  {service:13} health {base}/health/ready  metrics {base}/metrics  AsyncAPI {base}/docs/asyncapi")
-    print(f"  Kafka {infra.kafka_bootstrap(infra.kafka_port())}   Postgres {infra.admin_dsn(infra.pg_port())}")
+    kafka_at, admin_at = (
+        local_kafka.kafka_bootstrap(local_kafka.kafka_port()),
+        local_postgres.admin_dsn(local_postgres.pg_port()),
+    )
+    print(f"  Kafka {kafka_at}   Postgres {admin_at}")
     print(f"  logs in {LOGS}")
 
 
@@ -145,8 +151,8 @@ def down() -> None:
 
 
 async def run() -> None:
-    kafka_was_running = infra.kafka_running()
-    pg_was_running = infra.postgres_running()
+    kafka_was_running = local_kafka.kafka_running()
+    pg_was_running = local_postgres.postgres_running()
     kafka, pg_port = await prepare()
     for service in PORTS:
         if _running_pid(service) is None:
@@ -171,9 +177,9 @@ async def run() -> None:
         for service in PORTS:
             stop(service)
         if not kafka_was_running:
-            infra.stop_kafka()
+            local_kafka.stop_kafka()
         if not pg_was_running:
-            infra.stop_postgres()
+            local_postgres.stop_postgres()
 
 
 def main(argv: list[str] | None = None) -> None:
