@@ -29,7 +29,7 @@ lint: ## ruff, formatting and the import contracts
 	.venv/bin/lint-imports
 
 typecheck: ## mypy --strict
-	$(PYTHON) -m mypy shared services deploy tests bench
+	$(PYTHON) -m mypy shared services deploy devkit tests bench
 
 fmt: ## format and fix what ruff can
 	$(PYTHON) -m ruff format .

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from devkit.ids import organisation_number
 from shared.cli.messages import stop_consumer
 from shared.cli.topics import topic_partitions
 from shared.topics import (
@@ -35,7 +36,6 @@ from shared.topics import (
     WORKSHOPS_EVENTS,
     dlq_topic,
 )
-from tests.support.ids import organisation_number
 
 REQUESTED_NOK = 800_000
 DLQ_TOPICS = tuple(dlq_topic(service) for service in SERVICES)

@@ -32,7 +32,7 @@ from bench.run import progress
 from bench.system import SERVICES, RunningSystem
 from deploy.local import kafka as local_kafka
 from deploy.local import postgres as local_postgres
-from tests.support.processes import ServiceProcess
+from devkit.processes import ServiceProcess
 
 RESULTS = Path(".bench")
 SESSION_TIMEOUT_S = 10.0  # the consumers' session timeout (shared/service.py)

@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.infra import Infrastructure, resolve_infrastructure
-from tests.support.processes import ServiceProcess
-from tests.support.system import System
+from devkit.infra import Infrastructure, resolve_infrastructure
+from devkit.processes import ServiceProcess
+from devkit.system import System
 
 SERVICES = ("applications", "workshops", "funding")
 

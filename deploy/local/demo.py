@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.chain import Driver, schedule_workshop, submit_application
+from devkit.ids import organisation_number
 from shared.topics import APPLICATIONS_COMMANDS, FUNDING_COMMANDS, WORKSHOPS_COMMANDS
-from tests.support.ids import organisation_number
 
 STORY_TIMEOUT_S = 60.0
 COMPANIES = (("Kongsberg Maritim Teknikk AS", "nce-systems-engineering"), ("Raufoss Presisjon AS", "nce-raufoss"))

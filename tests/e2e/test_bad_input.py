@@ -21,10 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.chain import schedule_workshop, submit_application
+from devkit.driver import Record, Sender, TopicLog, command_headers
+from devkit.ids import organisation_number
+from devkit.processes import ServiceProcess
 from shared.contract.schemas import contract_models
-from tests.support.ids import organisation_number
-from tests.support.kafka import Record, Sender, TopicLog, command_headers
-from tests.support.processes import ServiceProcess
 
 EXAMPLES = 150
 

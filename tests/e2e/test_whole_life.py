@@ -10,6 +10,9 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from bench.chain import schedule_workshop, submit_application
+from devkit.driver import Record, Sender, TopicLog
+from devkit.ids import organisation_number
+from devkit.processes import ServiceProcess
 from shared.topics import (
     APPLICATIONS_COMMANDS,
     APPLICATIONS_EVENTS,
@@ -19,9 +22,6 @@ from shared.topics import (
     WORKSHOPS_COMMANDS,
     WORKSHOPS_EVENTS,
 )
-from tests.support.ids import organisation_number
-from tests.support.kafka import Record, Sender, TopicLog
-from tests.support.processes import ServiceProcess
 
 
 def one(records: list[Record], ce_type: str) -> Record:

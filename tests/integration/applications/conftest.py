@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
+from devkit.driver import Record, Sender, TopicLog
+from devkit.processes import ServiceProcess
+from devkit.system import System
 from shared.contract.applications import PUBLISHED
 from shared.contract.base import CommandRejected, NotificationRequested
 from shared.envelope import build_headers
 from shared.topics import APPLICATIONS_COMMANDS, APPLICATIONS_EVENTS, FUNDING_EVENTS, NOTIFICATIONS, WORKSHOPS_EVENTS
-from tests.support.kafka import Record, Sender, TopicLog
-from tests.support.processes import ServiceProcess
-from tests.support.system import System
 
 SUBMIT = "applications.SubmitApplication.v1"
 AMEND = "applications.AmendApplication.v1"

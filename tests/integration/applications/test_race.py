@@ -17,15 +17,15 @@ from applications import usecases
 from applications.upstream import AttendanceRecorded
 from applications.usecases import Cause
 
+from devkit.ids import organisation_number
+from devkit.payloads import submission
+from devkit.processes import ServiceProcess
+from devkit.system import System
 from shared.contract.applications import SubmitApplication
 from shared.db import Connection
 from shared.outbox import Recorder
 from shared.settings import DEFAULT_CLUSTERS
 from tests.integration.applications.conftest import Portal
-from tests.support.applications import submission
-from tests.support.ids import organisation_number
-from tests.support.processes import ServiceProcess
-from tests.support.system import System
 
 CLARIFIED = "applications.ClarificationCompleted.v1"
 READY = "applications.ApplicationReadyForDecision.v1"

@@ -10,10 +10,10 @@ import asyncpg
 import pytest
 
 from deploy.local import postgres as local_postgres
+from devkit.driver import Sender, TopicLog
+from devkit.infra import Infrastructure
+from devkit.processes import ServiceProcess
 from tests.integration.foundation.conftest import DLQ, applied_count, is_recorded, send_record
-from tests.support.infra import Infrastructure
-from tests.support.kafka import Sender, TopicLog
-from tests.support.processes import ServiceProcess
 
 
 async def wait_status(proc: ServiceProcess, status: int, timeout: float = 30.0) -> None:

@@ -7,11 +7,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from devkit.system import System
 from shared import migrate
 from shared.cli.database import migrations_folder
 from shared.db import connect
-from tests.support.probe.app import __file__ as probe_file
-from tests.support.system import System
+from tests.probe.app import __file__ as probe_file
 
 
 async def test_the_applications_role_cannot_read_the_funding_schema(system: System) -> None:

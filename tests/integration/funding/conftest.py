@@ -18,12 +18,12 @@ from typing import Any
 import asyncpg
 import pytest
 
+from devkit.driver import Record, Sender, TopicLog
+from devkit.ids import organisation_number
+from devkit.processes import ServiceProcess
+from devkit.system import System
 from shared.envelope import build_headers
 from shared.topics import APPLICATIONS_EVENTS, FUNDING_COMMANDS, FUNDING_EVENTS, NOTIFICATIONS
-from tests.support.ids import organisation_number
-from tests.support.kafka import Record, Sender, TopicLog
-from tests.support.processes import ServiceProcess
-from tests.support.system import System
 
 ALLOCATE = "funding.AllocateBudget.v1"
 DECIDE = "funding.DecideFunding.v1"

@@ -21,12 +21,12 @@ from funding import repository, usecases
 from funding.domain import Policy
 from funding.usecases import Cause
 
+from devkit.ids import organisation_number
+from devkit.system import System
 from shared.contract.funding import AllocateBudget, DecideFunding, FundingCaseOpened
 from shared.db import Connection
 from shared.outbox import Recorder
 from tests.integration.funding.conftest import assert_books_balance, fresh_years, in_year
-from tests.support.ids import organisation_number
-from tests.support.system import System
 
 MIGRATIONS = Path(funding.__file__).parent / "migrations"
 POLICY = Policy.default()

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from devkit.driver import Record, Sender, TopicLog
+from devkit.processes import ServiceProcess
+from devkit.system import System
 from shared.topics import NOTIFICATIONS, WORKSHOPS_COMMANDS, WORKSHOPS_EVENTS
-from tests.support.kafka import Record, Sender, TopicLog
-from tests.support.processes import ServiceProcess
-from tests.support.system import System
 
 OSLO = ZoneInfo("Europe/Oslo")
 DLQ = "workshops.dlq.v1"

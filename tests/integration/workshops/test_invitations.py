@@ -14,10 +14,10 @@ from typing import Any
 import asyncpg
 import pytest
 
+from devkit.driver import Record
+from devkit.ids import organisation_number
 from shared.topics import APPLICATIONS_EVENTS, NOTIFICATIONS
 from tests.integration.workshops.conftest import OSLO, Client, email
-from tests.support.ids import organisation_number
-from tests.support.kafka import Record
 
 pytestmark = pytest.mark.usefixtures("workshops_service")
 

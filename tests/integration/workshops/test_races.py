@@ -23,12 +23,12 @@ from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from workshops import domain
 from workshops import repository as repo
 
+from devkit.driver import command_headers
+from devkit.processes import ServiceProcess
+from devkit.system import System
 from shared.db import connect
 from shared.topics import WORKSHOPS_COMMANDS
 from tests.integration.workshops.conftest import Client, email, morning, workshop_data, workshops_process
-from tests.support.kafka import command_headers
-from tests.support.processes import ServiceProcess
-from tests.support.system import System
 
 ROUNDS = 4
 

@@ -9,9 +9,9 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
+from devkit.ids import organisation_number
+from devkit.processes import ServiceProcess
 from tests.integration.workshops.conftest import Client, email, morning
-from tests.support.ids import organisation_number
-from tests.support.processes import ServiceProcess
 
 pytestmark = pytest.mark.usefixtures("workshops_service")
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from devkit.processes import ServiceProcess
 from tests.integration.workshops.conftest import DLQ, Client, email, iso, morning, workshop_data
-from tests.support.processes import ServiceProcess
 
 pytestmark = pytest.mark.usefixtures("workshops_service")
 

@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
+from devkit.payloads import submission as valid_submission
 from shared.contract.applications import (
     AmendApplication,
     ApplicationAmended,
@@ -31,7 +32,6 @@ from shared.contract.applications import (
     WithdrawApplication,
 )
 from shared.settings import DEFAULT_CLUSTERS
-from tests.support.applications import submission as valid_submission
 
 AT = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
 CLUSTERS = frozenset(DEFAULT_CLUSTERS)

@@ -44,7 +44,7 @@ class Infrastructure:
             stop = self._stoppers.pop()
             try:
                 stop()
-            except Exception as exc:  # stop the rest, then report
+            except Exception as exc:  # noqa: BLE001 - stop the rest, then report
                 errors.append(exc)
         if errors:
             raise errors[0]
@@ -77,7 +77,7 @@ def _docker_answers() -> bool:
             return bool(client.ping())
         finally:
             client.close()
-    except Exception:  # no client, no socket, no engine: all mean "no Docker"
+    except Exception:  # noqa: BLE001 - no client, no socket, no engine: all mean "no Docker"
         return False
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tests.support.ids import organisation_number
+from devkit.ids import organisation_number
 
 
 def submission(organisation: str | None = None, **changes: Any) -> dict[str, Any]:
