@@ -109,9 +109,11 @@ class Sender:
         await self.send_raw(topic, key=key.encode(), value=json.dumps(data).encode(), headers=headers)
         return headers["ce_id"]
 
-    async def enqueue(self, topic: str, ce_type: str, key: str, data: Any, *, time_: datetime | None = None) -> str:
+    async def enqueue(
+        self, topic: str, ce_type: str, key: str, data: Any, *, ce_id: str | None = None, time_: datetime | None = None
+    ) -> str:
         """Hand one command in its envelope to the producer without waiting for the broker; returns its ce_id."""
-        headers = command_headers(ce_type, time_=time_, source=self.source)
+        headers = command_headers(ce_type, ce_id=ce_id, time_=time_, source=self.source)
         await self._producer.send(
             topic, json.dumps(data).encode(), key=key.encode(), headers=[(k, v.encode()) for k, v in headers.items()]
         )

@@ -1,8 +1,9 @@
-"""Fresh ids for tests and benchmarks."""
+"""Fresh identifiers for tests and benchmarks: organisation numbers, e-mail addresses."""
 
 from __future__ import annotations
 
 import random
+import uuid
 
 from shared.contract.base import mod11_check_digit
 
@@ -15,3 +16,8 @@ def organisation_number(rng: random.Random | None = None) -> str:
         check = mod11_check_digit(body)
         if check is not None:
             return body + str(check)
+
+
+def email(label: str = "p") -> str:
+    """A fresh e-mail address, so that no two tests share a participant or a facilitator."""
+    return f"{label}-{uuid.uuid4().hex[:12]}@example.no"

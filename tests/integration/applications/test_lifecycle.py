@@ -11,7 +11,7 @@ from datetime import datetime
 import asyncpg
 import pytest
 
-from devkit.payloads import submission
+from devkit.payloads import submit_application as submission
 from tests.integration.applications.conftest import Portal
 
 SUBMITTED = "applications.ApplicationSubmitted.v1"

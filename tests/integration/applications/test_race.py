@@ -18,7 +18,7 @@ from applications.upstream import AttendanceRecorded
 from applications.usecases import Cause
 
 from devkit.ids import organisation_number
-from devkit.payloads import submission
+from devkit.payloads import submit_application as submission
 from devkit.processes import ServiceProcess
 from devkit.system import System
 from shared.contract.applications import SubmitApplication

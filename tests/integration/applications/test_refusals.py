@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from devkit.payloads import submission
+from devkit.payloads import submit_application as submission
 from tests.integration.applications.conftest import SUBMIT, Portal
 
 

@@ -15,9 +15,10 @@ import asyncpg
 import pytest
 
 from devkit.driver import Record
-from devkit.ids import organisation_number
+from devkit.ids import email, organisation_number
+from devkit.payloads import OSLO
 from shared.topics import APPLICATIONS_EVENTS, NOTIFICATIONS
-from tests.integration.workshops.conftest import OSLO, Client, email
+from tests.integration.workshops.conftest import Client
 
 pytestmark = pytest.mark.usefixtures("workshops_service")
 

@@ -24,11 +24,14 @@ from workshops import domain
 from workshops import repository as repo
 
 from devkit.driver import command_headers
+from devkit.ids import email
+from devkit.payloads import morning
+from devkit.payloads import schedule_workshop as workshop_data
 from devkit.processes import ServiceProcess
 from devkit.system import System
 from shared.db import connect
 from shared.topics import WORKSHOPS_COMMANDS
-from tests.integration.workshops.conftest import Client, email, morning, workshop_data, workshops_process
+from tests.integration.workshops.conftest import Client, workshops_process
 
 ROUNDS = 4
 

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from devkit.payloads import submission as valid_submission
+from devkit.payloads import submit_application as valid_submission
 from shared.contract.applications import (
     AmendApplication,
     ApplicationAmended,
