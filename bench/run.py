@@ -19,8 +19,9 @@ import asyncpg
 from bench import ceilings
 from bench.chain import Driver
 from bench.report import plot_latency, print_table
-from bench.system import SERVICES, RunningSystem, applied, published
+from bench.system import RunningSystem, applied, published
 from deploy.local import kafka as local_kafka
+from shared.topics import SERVICES
 
 RESULTS = Path(".bench")
 HOPS_PER_CHAIN = 9  # applications 4, workshops 3, funding 2 transactions per completed chain
