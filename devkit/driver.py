@@ -14,8 +14,7 @@ from typing import Any, Final
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from shared.cli.messages import stop_consumer
-from shared.cli.topics import topic_partitions
+from shared.cli.messages import open_reader, stop_consumer
 
 # Who sends, unless the sender names itself: the kit plays another system, never the programme.
 DEFAULT_SOURCE: Final = "/devkit"
@@ -154,13 +153,8 @@ class TopicLog:
         self._changed = asyncio.Event()
 
     async def start(self) -> None:
-        partitions = await topic_partitions(self._bootstrap, self._topics)
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None)
-        await consumer.start()
-        consumer.assign(partitions)
-        await consumer.seek_to_end(*partitions)
-        for tp in partitions:  # resolve the end offsets now, so nothing sent after start() is missed
-            await consumer.position(tp)
+        # Positioned at the end before start() returns: nothing sent after it is missed.
+        consumer = await open_reader(self._bootstrap, self._topics, from_beginning=False, options={})
         self._consumer = consumer
         self._task = asyncio.create_task(self._run(consumer))
 
