@@ -29,7 +29,7 @@ lint: ## ruff, formatting and the import contracts
 	.venv/bin/lint-imports
 
 typecheck: ## mypy --strict
-	$(PYTHON) -m mypy shared services programme deploy tests bench
+	$(PYTHON) -m mypy shared services programme deploy devkit tests bench
 
 fmt: ## format and fix what ruff can
 	$(PYTHON) -m ruff format .

@@ -13,9 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
-import signal
 import sys
 import time
 from collections import Counter, defaultdict
@@ -29,9 +27,11 @@ import asyncpg
 
 from bench.chain import DLQ_TOPICS, Driver
 from bench.run import progress
-from bench.system import SERVICES, RunningSystem
-from deploy.local import infra as local_infra
-from tests.support.processes import ServiceProcess
+from bench.system import RunningSystem
+from deploy.local import kafka as local_kafka
+from deploy.local import postgres as local_postgres
+from devkit.processes import ServiceProcess
+from shared.topics import SERVICES
 
 RESULTS = Path(".bench")
 SESSION_TIMEOUT_S = 10.0  # the consumers' session timeout (shared/service.py)
@@ -66,10 +66,10 @@ class Tally:
         print(f"  {stamp} {text}", file=sys.stderr)
 
 
-async def duplicates(running: RunningSystem, proc: ServiceProcess) -> float:
+async def duplicates(proc: ServiceProcess) -> float:
     """Records this replica found already applied (outcome=duplicate) since it started."""
     try:
-        metrics = await running.metrics_of(proc)
+        metrics = await proc.metrics()
     except Exception:  # noqa: BLE001 - a paused or dying process has no metrics to give
         return 0.0
     return sum(
@@ -79,7 +79,7 @@ async def duplicates(running: RunningSystem, proc: ServiceProcess) -> float:
 
 async def kill_and_restart(running: RunningSystem, service: str, tally: Tally, rng: random.Random) -> None:
     proc = rng.choice(running.processes[service])
-    tally.duplicates_absorbed += await duplicates(running, proc)
+    tally.duplicates_absorbed += await duplicates(proc)
     proc.kill()
     tally.kills += 1
     tally.note(f"SIGKILL {service} :{proc.http_port}")
@@ -92,27 +92,26 @@ async def kill_and_restart(running: RunningSystem, service: str, tally: Tally, r
 async def pause(running: RunningSystem, tally: Tally, rng: random.Random) -> None:
     service = rng.choice(SERVICES)
     proc = rng.choice(running.processes[service])
-    assert proc.process is not None
-    os.kill(proc.process.pid, signal.SIGSTOP)
+    proc.pause()
     tally.pauses += 1
     tally.note(f"SIGSTOP {service} :{proc.http_port} for {SESSION_TIMEOUT_S + 3:.0f}s")
     await asyncio.sleep(SESSION_TIMEOUT_S + 3)
-    os.kill(proc.process.pid, signal.SIGCONT)
+    proc.resume()
     tally.note(f"SIGCONT {service} :{proc.http_port}")
 
 
 async def restart_broker(tally: Tally) -> None:
     tally.note("restarting Kafka")
-    await asyncio.to_thread(local_infra.restart_kafka)
+    await asyncio.to_thread(local_kafka.restart_kafka)
     tally.broker_restarts += 1
     tally.note("Kafka back")
 
 
 async def restart_database(tally: Tally) -> None:
     tally.note("stopping Postgres")
-    await asyncio.to_thread(local_infra.stop_postgres)
+    await asyncio.to_thread(local_postgres.stop_postgres)
     await asyncio.sleep(2)
-    await asyncio.to_thread(local_infra.start_postgres)
+    await asyncio.to_thread(local_postgres.start_postgres)
     tally.db_restarts += 1
     tally.note("Postgres back")
 
@@ -145,10 +144,10 @@ async def faults(running: RunningSystem, tally: Tally, *, duration: float, kills
 async def rolling_restart(running: RunningSystem, driver: Driver, tally: Tally, chains: int) -> None:
     """Every replica in turn stopped cleanly (SIGTERM) and started, while chains keep coming."""
     first = len(driver.chains)
-    baseline = {proc.http_port: await duplicates(running, proc) for proc in running.all_processes()}
+    baseline = {proc.http_port: await duplicates(proc) for proc in running.all_processes()}
     traffic = asyncio.create_task(pace(driver, first, chains, per_second=5))
     for proc in running.all_processes():
-        seen = await duplicates(running, proc)
+        seen = await duplicates(proc)
         tally.redelivered_in_rolling_restart += seen - baseline[proc.http_port]
         tally.duplicates_absorbed += seen
         proc.stop()
@@ -159,7 +158,7 @@ async def rolling_restart(running: RunningSystem, driver: Driver, tally: Tally, 
     await traffic
     await driver.wait_all(timeout=180)
     for proc in running.all_processes():
-        seen = await duplicates(running, proc)
+        seen = await duplicates(proc)
         tally.redelivered_in_rolling_restart += seen - baseline[proc.http_port]
         tally.duplicates_absorbed += seen
     tally.rolling_restarts += 1

@@ -19,8 +19,9 @@ import asyncpg
 from bench import ceilings
 from bench.chain import Driver
 from bench.report import plot_latency, print_table
-from bench.system import SERVICES, RunningSystem, applied, published
-from deploy.local import infra as local_infra
+from bench.system import RunningSystem, applied, published
+from deploy.local import kafka as local_kafka
+from shared.topics import SERVICES
 
 RESULTS = Path(".bench")
 HOPS_PER_CHAIN = 9  # applications 4, workshops 3, funding 2 transactions per completed chain
@@ -146,7 +147,7 @@ async def recovery_after_broker_restart(running: RunningSystem, *, rate: float, 
 
         await pace(started + 10)
         pacing = asyncio.create_task(pace(started + 50))
-        await asyncio.to_thread(local_infra.restart_kafka)
+        await asyncio.to_thread(local_kafka.restart_kafka)
         back = time.monotonic()
         await pacing
         await driver.wait_all(timeout=60)

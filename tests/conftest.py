@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import pytest
 
+from devkit.driver import Sender, TopicLog
+from devkit.infra import Infrastructure, resolve_infrastructure
+from devkit.system import System
 from shared.topics import contract_topics
-from tests.support.infra import Infrastructure, resolve_infrastructure
-from tests.support.kafka import Sender, TopicLog
-from tests.support.system import System
 
 PROBE_TOPICS = ("probe.commands.v1", "probe.events.v1", "probe.dlq.v1")
 
@@ -36,7 +36,7 @@ async def system(infrastructure: Infrastructure) -> AsyncIterator[System]:
 
 @pytest.fixture(scope="session")
 async def sender(system: System) -> AsyncIterator[Sender]:
-    sender = Sender(system.kafka_bootstrap)
+    sender = Sender(system.kafka_bootstrap, source="/tests/portal")
     await sender.start()
     yield sender
     await sender.stop()

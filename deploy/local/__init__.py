@@ -1,1 +1,1 @@
-"""Local infrastructure (Kafka and PostgreSQL without Docker): see deploy/local/infra.py."""
+"""Running the programme on this machine without Docker: Kafka, PostgreSQL, the services, the demo."""

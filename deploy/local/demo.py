@@ -14,11 +14,21 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Self
 
-from bench.chain import Driver, schedule_workshop, submit_application
-from shared.topics import APPLICATIONS_COMMANDS, FUNDING_COMMANDS, WORKSHOPS_COMMANDS
-from tests.support.ids import organisation_number
+from deploy.local import kafka as local_kafka
+from devkit import payloads
+from devkit.driver import Record, Sender, TopicLog
+from devkit.ids import organisation_number
+from shared.topics import (
+    APPLICATIONS_COMMANDS,
+    APPLICATIONS_EVENTS,
+    FUNDING_COMMANDS,
+    FUNDING_EVENTS,
+    NOTIFICATIONS,
+    WORKSHOPS_COMMANDS,
+    WORKSHOPS_EVENTS,
+)
 
 STORY_TIMEOUT_S = 60.0
 COMPANIES = (("Kongsberg Maritim Teknikk AS", "nce-systems-engineering"), ("Raufoss Presisjon AS", "nce-raufoss"))
@@ -50,108 +60,112 @@ def describe(ce_type: str, data: dict[str, Any]) -> str:
     return f"{name} {json.dumps(shown, ensure_ascii=False)}" if shown else name
 
 
-async def story(bootstrap: str) -> int:
-    started = time.monotonic()
+class Timeline:
+    """The story's voice and ears: what it sends is noted, and every record that follows from it is printed."""
 
-    def show(topic: str, headers: dict[str, str], data: dict[str, Any]) -> None:
-        # A chain's correlation id is the ce_id of the command that began it: one of ours.
-        if headers.get("ce_correlationid") not in driver.sent:
-            return
-        service = topic.split(".", maxsplit=1)[0] if not topic.startswith("programme.") else "notify"
-        # A notification is keyed by its recipient's e-mail: show what it is about instead.
-        key = str(data.get("about") if topic.startswith("programme.") else headers.get("ce_subject") or "")[:8]
-        print(f"{time.monotonic() - started:6.2f}s  {service:12} {key:8}  {describe(headers.get('ce_type', ''), data)}")
-
-    driver = Driver(bootstrap, on_record=show)
-    await driver.start()
-    print(f"{'time':>7}  {'service':12} {'about':8}  fact")
-    try:
-        year = datetime.now(UTC).year
-        allocation = {
-            "allocation_id": str(uuid.uuid4()),
-            "programme_year": year,
-            "amount_nok": 5_000_000,
-            "source": "state budget, cluster programmes for restructuring",
-        }
-        await driver.send(FUNDING_COMMANDS, "funding.AllocateBudget.v1", f"budget-{year}", allocation)
-        workshop_id = str(uuid.uuid4())
-        starts_at = datetime.now(UTC) + timedelta(seconds=4)
-        await driver.send(
-            WORKSHOPS_COMMANDS,
-            "workshops.ScheduleWorkshop.v1",
-            workshop_id,
-            schedule_workshop(workshop_id, 1, starts_at),
+    def __init__(self, bootstrap: str) -> None:
+        self.started = time.monotonic()
+        self._ours: set[str] = set()  # the ce_ids the story sent: a chain's correlation id is one of them
+        self._sender = Sender(bootstrap, source="/demo")
+        self._log = TopicLog(
+            bootstrap, (APPLICATIONS_EVENTS, WORKSHOPS_EVENTS, FUNDING_EVENTS, NOTIFICATIONS), on_record=self._show
         )
-        driver.workshops.append((workshop_id, starts_at))
-        apps = []
-        for n, (company, lead) in enumerate(COMPANIES):
-            application_id, org = str(uuid.uuid4()), organisation_number()
-            submit = submit_application(application_id, org, n, lead=lead)
-            submit["applicant"]["name"] = company
-            await driver.send(APPLICATIONS_COMMANDS, "applications.SubmitApplication.v1", application_id, submit)
-            registration_id = str(uuid.uuid4())
-            register = {
-                "workshop_id": workshop_id,
-                "registration_id": registration_id,
-                "participant": {
-                    "name": f"Deltaker {n}",
-                    "email": f"deltaker{n}@demo.example",
-                    "organisation_number": org,
-                },
-            }
-            await driver.send(WORKSHOPS_COMMANDS, "workshops.RegisterParticipant.v1", workshop_id, register)
-            confirm = {
-                "application_id": application_id,
-                "confirmed_by": {"name": "Daglig leder", "role": "CEO"},
-                "confirmed_at": datetime.now(UTC).isoformat(),
-            }
-            await driver.send(
-                APPLICATIONS_COMMANDS, "applications.ConfirmManagementCommitment.v1", application_id, confirm
-            )
-            apps.append((application_id, registration_id))
-        await asyncio.sleep(max(0.0, (starts_at - datetime.now(UTC)).total_seconds() + 0.2))
-        attended = {"workshop_id": workshop_id, "attended": [registration for _, registration in apps]}
-        await driver.send(WORKSHOPS_COMMANDS, "workshops.RecordAttendance.v1", workshop_id, attended)
-        opened = await _wait(driver, "funding.FundingCaseOpened.v1", {a for a, _ in apps})
-        if not opened:
+
+    async def __aenter__(self) -> Self:
+        await self._sender.start()
+        await self._log.start()
+        print(f"{'time':>7}  {'service':12} {'about':8}  fact")
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._log.stop()
+        await self._sender.stop()
+
+    async def tell(self, topic: str, ce_type: str, key: str, data: dict[str, Any]) -> None:
+        ce_id = str(uuid.uuid4())
+        self._ours.add(ce_id)  # before it leaves: its first answer may come before the broker's acknowledgement
+        await self._sender.send(topic, ce_type, key, data, ce_id=ce_id)
+
+    async def wait(self, ce_type: str, applications: set[str]) -> bool:
+        """Whether every one of the applications has had a `ce_type` event before the story's deadline."""
+        deadline = time.monotonic() + STORY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            seen = {r.data.get("application_id") for r in self._log.where(lambda r: r.ce_type == ce_type)}
+            if applications <= seen:
+                return True
+            await asyncio.sleep(0.1)
+        return False
+
+    def _show(self, record: Record) -> None:
+        if record.correlation_id not in self._ours:
+            return
+        data = record.data
+        notification = record.topic == NOTIFICATIONS
+        service = "notify" if notification else record.topic.split(".", maxsplit=1)[0]
+        # A notification is keyed by its recipient's e-mail: show what it is about instead.
+        key = str(data.get("about") if notification else record.headers.get("ce_subject") or "")[:8]
+        print(f"{time.monotonic() - self.started:6.2f}s  {service:12} {key:8}  {describe(record.ce_type, data)}")
+
+
+async def story(bootstrap: str) -> int:
+    async with Timeline(bootstrap) as timeline:
+        applications = await _apply_and_attend(timeline)
+        if not await timeline.wait("funding.FundingCaseOpened.v1", set(applications)):
             print("the cases did not open in time; is the system running (make up)?", file=sys.stderr)
             return 1
-        grant = {
-            "application_id": apps[0][0],
-            "outcome": "grant",
-            "amount_nok": 800_000,
-            "reason": "clear why and what, anchored in management",
-            "decided_by": "case handler",
-        }
-        decline = {
-            "application_id": apps[1][0],
-            "outcome": "decline",
-            "reason": "the objectives do not yet measure productivity",
-            "decided_by": "case handler",
-        }
-        await driver.send(FUNDING_COMMANDS, "funding.DecideFunding.v1", apps[0][0], grant)
-        await driver.send(FUNDING_COMMANDS, "funding.DecideFunding.v1", apps[1][0], decline)
-        await _wait(driver, "applications.ApplicationDeclined.v1", {apps[1][0]})
-        await _wait(driver, "applications.ApplicationApproved.v1", {apps[0][0]})
+        granted, declined = applications
+        grant = payloads.decide_funding(
+            granted, amount_nok=800_000, reason="clear why and what, anchored in management", decided_by="case handler"
+        )
+        decline = payloads.decide_funding(
+            declined,
+            outcome="decline",
+            reason="the objectives do not yet measure productivity",
+            decided_by="case handler",
+        )
+        await timeline.tell(FUNDING_COMMANDS, "funding.DecideFunding.v1", granted, grant)
+        await timeline.tell(FUNDING_COMMANDS, "funding.DecideFunding.v1", declined, decline)
+        await timeline.wait("applications.ApplicationDeclined.v1", {declined})
+        await timeline.wait("applications.ApplicationApproved.v1", {granted})
         await asyncio.sleep(1.0)  # the last notifications
-    finally:
-        await driver.stop()
-    print(f"\nThe story took {time.monotonic() - started:.1f} s; `programme tail --from-beginning` shows it all again.")
+    took = time.monotonic() - timeline.started
+    print(f"\nThe story took {took:.1f} s; `programme tail --from-beginning` shows it all again.")
     return 0
 
 
-async def _wait(driver: Driver, ce_type: str, subjects: set[str]) -> bool:
-    deadline = time.monotonic() + STORY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        seen = {s.subject_id for s in driver.seen if s.ce_type == ce_type}
-        if subjects <= seen:
-            return True
-        await asyncio.sleep(0.1)
-    return False
+async def _apply_and_attend(timeline: Timeline) -> list[str]:
+    """A budget, a workshop starting in seconds, the companies' applications, registrations and attendance."""
+    year = datetime.now(payloads.OSLO).year
+    allocation = payloads.allocate_budget(year, 5_000_000, source="state budget, cluster programmes for restructuring")
+    await timeline.tell(FUNDING_COMMANDS, "funding.AllocateBudget.v1", f"budget-{year}", allocation)
+    starts_at = datetime.now(UTC) + timedelta(seconds=4)
+    workshop = payloads.schedule_workshop(starts_at)
+    workshop_id = workshop["workshop_id"]
+    await timeline.tell(WORKSHOPS_COMMANDS, "workshops.ScheduleWorkshop.v1", workshop_id, workshop)
+    applications, registrations = [], []
+    for company, lead in COMPANIES:
+        org = organisation_number()
+        submit = payloads.submit_application(org, how=payloads.PLAN, lead_cluster=lead, partner_clusters=[])
+        submit["applicant"]["name"] = company
+        application_id = submit["application_id"]
+        await timeline.tell(APPLICATIONS_COMMANDS, "applications.SubmitApplication.v1", application_id, submit)
+        register = payloads.register_participant(workshop_id, organisation=org)
+        await timeline.tell(WORKSHOPS_COMMANDS, "workshops.RegisterParticipant.v1", workshop_id, register)
+        confirm = payloads.confirm_management_commitment(application_id, name="Daglig leder")
+        await timeline.tell(
+            APPLICATIONS_COMMANDS, "applications.ConfirmManagementCommitment.v1", application_id, confirm
+        )
+        applications.append(application_id)
+        registrations.append(register["registration_id"])
+    await asyncio.sleep(max(0.0, (starts_at - datetime.now(UTC)).total_seconds() + 0.2))
+    attended = payloads.record_attendance(workshop_id, registrations)
+    await timeline.tell(WORKSHOPS_COMMANDS, "workshops.RecordAttendance.v1", workshop_id, attended)
+    return applications
 
 
 def main() -> None:
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    # The broker `make up` started, on PROGRAMME_KAFKA_PORT, unless another is named.
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or local_kafka.kafka_bootstrap(local_kafka.kafka_port())
     sys.exit(asyncio.run(story(bootstrap)))
 
 

@@ -7,154 +7,111 @@ import asyncio
 import contextlib
 import os
 import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
-import httpx
+from deploy.local import host, infra
+from deploy.local import kafka as local_kafka
+from deploy.local import postgres as local_postgres
+from devkit.processes import ServiceProcess, ServiceProcessError
+from devkit.system import System
+from programme import SERVICES as REGISTERED
+from shared.topics import SERVICES
 
-from deploy.local import infra
-from programme import SERVICES
-from shared.cli import database, topics
-
-ROOT = Path(__file__).resolve().parents[2]
-RUN = ROOT / ".local" / "run"
-LOGS = ROOT / ".local" / "logs"
+LOGS = host.LOCAL_DIR / "logs"
 PORTS = {"applications": 8081, "workshops": 8082, "funding": 8083}
 READY_TIMEOUT_S = 90.0
 
 
-def _pid_file(service: str) -> Path:
-    return RUN / f"{service}.pid"
+def service_process(service: str, settings: dict[str, str] | None = None) -> ServiceProcess:
+    """The service's process, running or not: its pid file lets `down` find what `up` started.
 
-
-def _running_pid(service: str) -> int | None:
-    path = _pid_file(service)
-    if not path.exists():
-        return None
-    pid = int(path.read_text().strip() or 0)
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return None
-    return pid if service.encode() in cmdline else None
-
-
-def _env(service: str, kafka: str, pg_port: int) -> dict[str, str]:
+    Settings already in the environment win over `settings`, as they would for a service
+    started by hand; so does its HTTP port, `<SERVICE>_HTTP_PORT`, else the one in PORTS.
+    """
     prefix = f"{service.upper()}_"
-    env = dict(os.environ)
-    env.setdefault(f"{prefix}DATABASE_DSN", f"postgresql://{service}:{service}@127.0.0.1:{pg_port}/programme")
-    env.setdefault(f"{prefix}KAFKA_BOOTSTRAP_SERVERS", kafka)
-    env.setdefault(f"{prefix}HTTP_PORT", str(PORTS[service]))
-    env.setdefault(f"{prefix}LOG_FORMAT", "json")
-    return env
+    return ServiceProcess(
+        module=service,
+        prefix=prefix,
+        env={name: value for name, value in (settings or {}).items() if name not in os.environ},
+        http_port=int(os.environ.get(f"{prefix}HTTP_PORT", PORTS[service])),
+        name=service,
+        log_file=LOGS / f"{service}.log",
+        pid_file=host.RUN_DIR / f"{service}.pid",
+        own_session=True,  # Ctrl-C reaches `run`, which then stops each service cleanly
+    )
 
 
-async def prepare() -> tuple[str, int]:
+async def prepare() -> System:
     """Kafka, Postgres, topics, roles, schemas and migrations: everything the services need before they start."""
-    kafka = infra.ensure_kafka()
-    admin_dsn = infra.ensure_postgres()
-    pg_port = infra.pg_port()
-    created = await topics.ensure_topics(
-        kafka, partitions=int(os.environ.get("PROGRAMME_TOPIC_PARTITIONS", "6")), replication=1
-    )
+    dsns = {s: os.environ[f"{s.upper()}_DATABASE_DSN"] for s in SERVICES if f"{s.upper()}_DATABASE_DSN" in os.environ}
+    system = System(local_kafka.ensure_kafka(), local_postgres.ensure_postgres(), dsns=dsns)
+    partitions = int(os.environ.get("PROGRAMME_TOPIC_PARTITIONS", "6"))
+    created = await system.prepare(services=SERVICES, partitions=partitions)
     print(f"topics: {len(created)} created, all contract topics present")
-    for service in PORTS:
-        os.environ.setdefault(
-            f"{service.upper()}_DATABASE_DSN", f"postgresql://{service}:{service}@127.0.0.1:{pg_port}/programme"
-        )
-    await database.bootstrap_all(admin_dsn)
-    applied = await database.migrate_all(SERVICES)
+    applied = {d.name: len(await system.migrate(d.name, migrations=d.migrations)) for d in REGISTERED}
     print("migrations: " + ", ".join(f"{s} +{n}" for s, n in applied.items()))
-    return kafka, pg_port
+    return system
 
 
-def start(service: str, kafka: str, pg_port: int) -> subprocess.Popen[bytes]:
-    LOGS.mkdir(parents=True, exist_ok=True)
-    RUN.mkdir(parents=True, exist_ok=True)
-    log = (LOGS / f"{service}.log").open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", service],
-        cwd=ROOT,
-        env=_env(service, kafka, pg_port),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    _pid_file(service).write_text(str(process.pid))
-    return process
+def start_missing(system: System) -> list[ServiceProcess]:
+    """Every service's process, started unless it already runs."""
+    processes = []
+    for service in SERVICES:
+        settings = {
+            f"{service.upper()}_DATABASE_DSN": system.dsn(service),
+            f"{service.upper()}_KAFKA_BOOTSTRAP_SERVERS": system.kafka_bootstrap,
+        }
+        proc = service_process(service, settings)
+        if proc.pid is None:
+            proc.start()
+        processes.append(proc)
+    return processes
 
 
-async def wait_ready(services: list[str]) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    pending = set(services)
-    async with httpx.AsyncClient(timeout=2.0) as client:
-        while pending:
-            for service in sorted(pending):
-                if _running_pid(service) is None:
-                    raise SystemExit(f"{service} exited during start-up; see {LOGS / (service + '.log')}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await client.get(f"http://127.0.0.1:{PORTS[service]}/health/ready")).status_code == 200:
-                        pending.discard(service)
-                        print(f"{service:13} ready   http://127.0.0.1:{PORTS[service]}")
-            if time.monotonic() > deadline:
-                raise SystemExit(f"not ready within {READY_TIMEOUT_S:.0f}s: {', '.join(sorted(pending))}")
-            await asyncio.sleep(0.3)
+async def wait_ready(processes: list[ServiceProcess]) -> None:
+    async def ready(proc: ServiceProcess) -> None:
+        await proc.wait_ready(READY_TIMEOUT_S)
+        print(f"{proc.name:13} ready   {proc.url}")
+
+    try:
+        await asyncio.gather(*(ready(proc) for proc in processes))
+    except ServiceProcessError as exc:
+        raise SystemExit(f"{exc}\n(logs in {LOGS})") from exc
 
 
-def stop(service: str) -> bool:
-    pid = _running_pid(service)
-    if pid is None:
-        _pid_file(service).unlink(missing_ok=True)
-        return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 30
-    while _running_pid(service) is not None and time.monotonic() < deadline:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        time.sleep(0.1)
-    if _running_pid(service) is not None:
-        os.kill(pid, signal.SIGKILL)
-    _pid_file(service).unlink(missing_ok=True)
-    return True
-
-
-def print_endpoints() -> None:
+def print_endpoints(system: System, processes: list[ServiceProcess]) -> None:
     print("\nThe programme is running:")
-    for service, port in PORTS.items():
-        base = f"http://127.0.0.1:{port}"
-        print(f"  {service:13} health {base}/health/ready  metrics {base}/metrics  AsyncAPI {base}/docs/asyncapi")
-    print(f"  Kafka {infra.kafka_bootstrap(infra.kafka_port())}   Postgres {infra.admin_dsn(infra.pg_port())}")
+    for proc in processes:
+        base = proc.url
+        print(f"  {proc.name:13} health {base}/health/ready  metrics {base}/metrics  AsyncAPI {base}/docs/asyncapi")
+    print(f"  Kafka {system.kafka_bootstrap}   Postgres {system.admin_dsn}")
     print(f"  logs in {LOGS}")
 
 
 async def up() -> None:
-    kafka, pg_port = await prepare()
-    wanted = [s for s in PORTS if _running_pid(s) is None]
-    for service in wanted:
-        start(service, kafka, pg_port)
-    await wait_ready(list(PORTS))
-    print_endpoints()
+    system = await prepare()
+    processes = start_missing(system)
+    await wait_ready(processes)
+    print_endpoints(system, processes)
 
 
 def down() -> None:
-    for service in PORTS:
-        if stop(service):
+    for service in SERVICES:
+        proc = service_process(service)
+        running = proc.pid is not None
+        proc.stop()
+        if running:
             print(f"{service} stopped")
-    infra.main(["down"])
+    infra.down()
 
 
 async def run() -> None:
-    kafka_was_running = infra.kafka_running()
-    pg_was_running = infra.postgres_running()
-    kafka, pg_port = await prepare()
-    for service in PORTS:
-        if _running_pid(service) is None:
-            start(service, kafka, pg_port)
+    kafka_was_running = local_kafka.kafka_running()
+    pg_was_running = local_postgres.postgres_running()
+    system = await prepare()
+    processes = start_missing(system)
     try:
-        await wait_ready(list(PORTS))
-        print_endpoints()
+        await wait_ready(processes)
+        print_endpoints(system, processes)
         print("\nCtrl-C stops everything.")
         stopped = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -163,18 +120,18 @@ async def run() -> None:
         while not stopped.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopped.wait(), 1.0)
-            for service in PORTS:
-                if _running_pid(service) is None and not stopped.is_set():
-                    print(f"{service} exited; see {LOGS / (service + '.log')}")
+            for proc in processes:
+                if proc.pid is None and not stopped.is_set():
+                    print(f"{proc.name} exited; see {proc.log_path}")
                     stopped.set()
     finally:
         print("\nstopping ...")
-        for service in PORTS:
-            stop(service)
+        for proc in processes:
+            proc.stop()
         if not kafka_was_running:
-            infra.stop_kafka()
+            local_kafka.stop_kafka()
         if not pg_was_running:
-            infra.stop_postgres()
+            local_postgres.stop_postgres()
 
 
 def main(argv: list[str] | None = None) -> None:

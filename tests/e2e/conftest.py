@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.support.processes import ServiceProcess
-from tests.support.system import System
+from devkit.processes import ServiceProcess
+from devkit.system import System
 
 
 @pytest.fixture(scope="module")

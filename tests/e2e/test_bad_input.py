@@ -20,11 +20,11 @@ import asyncpg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.chain import schedule_workshop, submit_application
+from devkit.driver import Record, Sender, TopicLog, command_headers
+from devkit.ids import organisation_number
+from devkit.payloads import PLAN, schedule_workshop, submit_application
+from devkit.processes import ServiceProcess
 from shared.contract.schemas import contract_models
-from tests.support.ids import organisation_number
-from tests.support.kafka import Record, Sender, TopicLog, command_headers
-from tests.support.processes import ServiceProcess
 
 EXAMPLES = 150
 
@@ -33,7 +33,7 @@ def valid_payload(ce_type: str, marker: str) -> dict[str, Any]:
     """A payload that the command's schema accepts, carrying `marker` as its aggregate's id."""
     org = organisation_number(random.Random(marker))
     payloads: dict[str, dict[str, Any]] = {
-        "applications.SubmitApplication.v1": submit_application(marker, org, 1),
+        "applications.SubmitApplication.v1": submit_application(org, application_id=marker, how=PLAN),
         "applications.AmendApplication.v1": {"application_id": marker, "changes": {"how": "a plan"}},
         "applications.ConfirmManagementCommitment.v1": {
             "application_id": marker,
@@ -41,7 +41,7 @@ def valid_payload(ce_type: str, marker: str) -> dict[str, Any]:
             "confirmed_at": datetime.now(UTC).isoformat(),
         },
         "applications.WithdrawApplication.v1": {"application_id": marker, "reason": "r"},
-        "workshops.ScheduleWorkshop.v1": schedule_workshop(marker, 1, datetime(2030, 1, 7, 9, tzinfo=UTC)),
+        "workshops.ScheduleWorkshop.v1": schedule_workshop(datetime(2030, 1, 7, 9, tzinfo=UTC), workshop_id=marker),
         "workshops.RescheduleWorkshop.v1": {
             "workshop_id": marker,
             "starts_at": "2030-01-08T09:00:00+01:00",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.chaos import problems, run_chaos
-from tests.support.infra import Infrastructure
+from devkit.infra import Infrastructure
 
 
 async def test_chains_survive_kills_restarts_and_a_paused_consumer_with_every_invariant_kept(

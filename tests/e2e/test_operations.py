@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.support.processes import ServiceProcess
+from devkit.processes import ServiceProcess
 
 CONSUMES = {
     "applications": {"applications.commands.v1", "workshops.events.v1", "funding.events.v1"},

@@ -9,7 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from bench.chain import schedule_workshop, submit_application
+from devkit.driver import Record, Sender, TopicLog
+from devkit.ids import organisation_number
+from devkit.payloads import PLAN, schedule_workshop, submit_application
+from devkit.processes import ServiceProcess
 from shared.topics import (
     APPLICATIONS_COMMANDS,
     APPLICATIONS_EVENTS,
@@ -19,9 +22,6 @@ from shared.topics import (
     WORKSHOPS_COMMANDS,
     WORKSHOPS_EVENTS,
 )
-from tests.support.ids import organisation_number
-from tests.support.kafka import Record, Sender, TopicLog
-from tests.support.processes import ServiceProcess
 
 
 def one(records: list[Record], ce_type: str) -> Record:
@@ -36,7 +36,9 @@ async def test_an_application_lives_from_invitation_to_approval_across_the_three
     year = datetime.now(UTC).year
     org = organisation_number(random.Random())
     application_id, workshop_id, registration_id = (str(uuid.uuid4()) for _ in range(3))
-    submission = submit_application(application_id, org, 1, lead="nce-raufoss")
+    submission = submit_application(
+        org, application_id=application_id, how=PLAN, lead_cluster="nce-raufoss", partner_clusters=[]
+    )
     contact = submission["applicant"]["contact"]["email"]
 
     # A budget, and a clarification workshop that starts soon.
@@ -46,7 +48,10 @@ async def test_an_application_lives_from_invitation_to_approval_across_the_three
     # the services joined their consumer groups.
     starts_at = datetime.now(UTC) + timedelta(seconds=15)
     scheduled = await sender.send(
-        WORKSHOPS_COMMANDS, "workshops.ScheduleWorkshop.v1", workshop_id, schedule_workshop(workshop_id, 1, starts_at)
+        WORKSHOPS_COMMANDS,
+        "workshops.ScheduleWorkshop.v1",
+        workshop_id,
+        schedule_workshop(starts_at, workshop_id=workshop_id),
     )
     assert (await topic_log.answer_to(allocated, FUNDING_EVENTS))[0].ce_type == "funding.BudgetAllocated.v1"
     assert (await topic_log.answer_to(scheduled, WORKSHOPS_EVENTS))[0].ce_type == "workshops.WorkshopScheduled.v1"

@@ -11,18 +11,19 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
+from devkit.driver import Record, Sender, TopicLog
+from devkit.payloads import confirm_management_commitment
+from devkit.processes import ServiceProcess
+from devkit.system import System
 from shared.contract.applications import PUBLISHED
 from shared.contract.base import CommandRejected, NotificationRequested
 from shared.envelope import build_headers
 from shared.topics import APPLICATIONS_COMMANDS, APPLICATIONS_EVENTS, FUNDING_EVENTS, NOTIFICATIONS, WORKSHOPS_EVENTS
-from tests.support.kafka import Record, Sender, TopicLog
-from tests.support.processes import ServiceProcess
-from tests.support.system import System
 
 SUBMIT = "applications.SubmitApplication.v1"
 AMEND = "applications.AmendApplication.v1"
@@ -34,6 +35,8 @@ ATTENDANCE = "workshops.AttendanceRecorded.v1"
 GRANTED = "funding.FundingGranted.v1"
 DECLINED = "funding.FundingDeclined.v1"
 DLQ = "applications.dlq.v1"
+
+CONFIRMED_AT = datetime(2027, 1, 11, 10, tzinfo=timezone(timedelta(hours=1)))
 
 _MODELS = {model.ce_type: model for model in PUBLISHED}
 
@@ -64,11 +67,7 @@ class Portal:
         return await self.send(AMEND, {"application_id": application_id, "changes": changes})
 
     async def confirm(self, application_id: str, *, ce_id: str | None = None) -> str:
-        data = {
-            "application_id": application_id,
-            "confirmed_by": {"name": "Ola Nordmann", "role": "CEO"},
-            "confirmed_at": "2027-01-11T10:00:00+01:00",
-        }
+        data = confirm_management_commitment(application_id, confirmed_at=CONFIRMED_AT)
         return await self.send(CONFIRM, data, ce_id=ce_id)
 
     async def withdraw(self, application_id: str, reason: str = "changed plans") -> str:

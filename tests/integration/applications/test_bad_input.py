@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
+from devkit.driver import command_headers
+from devkit.payloads import submit_application as submission
 from shared.topics import APPLICATIONS_COMMANDS, WORKSHOPS_EVENTS
 from tests.integration.applications.conftest import ATTENDANCE, DLQ, SUBMIT, Portal
-from tests.support.applications import submission
-from tests.support.kafka import command_headers
 
 CLARIFIED = "applications.ClarificationCompleted.v1"
 

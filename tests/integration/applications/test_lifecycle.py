@@ -11,8 +11,8 @@ from datetime import datetime
 import asyncpg
 import pytest
 
+from devkit.payloads import submit_application as submission
 from tests.integration.applications.conftest import Portal
-from tests.support.applications import submission
 
 SUBMITTED = "applications.ApplicationSubmitted.v1"
 AMENDED = "applications.ApplicationAmended.v1"

@@ -15,6 +15,10 @@ import pytest
 from applications.domain.policy import Policy
 from applications.usecases import UseCases
 
+from devkit.ids import organisation_number
+from devkit.payloads import submit_application as submission
+from devkit.processes import ServiceProcess
+from devkit.system import System
 from shared.cause import Cause
 from shared.contract.applications import SubmitApplication
 from shared.contract.reference import CLUSTERS
@@ -22,10 +26,6 @@ from shared.contract.workshops import AttendanceRecorded
 from shared.db import Connection
 from shared.outbox import Recorder
 from tests.integration.applications.conftest import Portal
-from tests.support.applications import submission
-from tests.support.ids import organisation_number
-from tests.support.processes import ServiceProcess
-from tests.support.system import System
 
 CLARIFIED = "applications.ClarificationCompleted.v1"
 READY = "applications.ApplicationReadyForDecision.v1"

@@ -8,8 +8,8 @@ from typing import Any
 import asyncpg
 import pytest
 
+from devkit.payloads import submit_application as submission
 from tests.integration.applications.conftest import SUBMIT, Portal
-from tests.support.applications import submission
 
 
 def _with(path: str, value: Any) -> dict[str, Any]:

@@ -9,9 +9,9 @@ from typing import Any
 import asyncpg
 import pytest
 
-from tests.support.kafka import Record, Sender, TopicLog
-from tests.support.processes import ServiceProcess
-from tests.support.system import System
+from devkit.driver import Record, Sender, TopicLog
+from devkit.processes import ServiceProcess
+from devkit.system import System
 
 COMMANDS = "probe.commands.v1"
 EVENTS = "probe.events.v1"
@@ -21,9 +21,7 @@ RECORD = "probe.Record.v1"
 
 def new_probe(system: System, **env: str) -> ServiceProcess:
     # Few attempts and short backoff keep the failure paths quick to observe.
-    return system.process(
-        "probe", module="tests.support.probe", HANDLER_MAX_ATTEMPTS="2", RETRY_BACKOFF_MAX_S="0.5", **env
-    )
+    return system.process("probe", module="tests.probe", HANDLER_MAX_ATTEMPTS="2", RETRY_BACKOFF_MAX_S="0.5", **env)
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ import uuid
 
 import asyncpg
 
+from devkit.driver import Sender, TopicLog, command_headers
+from devkit.processes import ServiceProcess
 from tests.integration.foundation.conftest import COMMANDS, DLQ, EVENTS, RECORD, applied_count, is_recorded, send_record
-from tests.support.kafka import Sender, TopicLog, command_headers
-from tests.support.processes import ServiceProcess
 
 
 async def test_an_unreadable_record_lands_in_the_dlq_with_its_headers_and_the_next_is_processed(

@@ -6,9 +6,9 @@ import uuid
 
 import asyncpg
 
+from devkit.driver import Sender, TopicLog
+from devkit.system import System
 from tests.integration.foundation.conftest import applied_count, is_recorded, new_probe, recorded, send_record
-from tests.support.kafka import Sender, TopicLog
-from tests.support.system import System
 
 
 async def test_killed_after_the_database_commit_before_the_offset_commit(

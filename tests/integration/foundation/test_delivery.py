@@ -6,6 +6,8 @@ import uuid
 
 import asyncpg
 
+from devkit.driver import Sender, TopicLog
+from devkit.processes import ServiceProcess
 from tests.integration.foundation.conftest import (
     DLQ,
     EVENTS,
@@ -14,8 +16,6 @@ from tests.integration.foundation.conftest import (
     recorded,
     send_record,
 )
-from tests.support.kafka import Sender, TopicLog
-from tests.support.processes import ServiceProcess
 
 
 async def test_a_committed_transaction_publishes_exactly_its_events_in_order_per_key(

@@ -9,11 +9,11 @@ import uuid
 import asyncpg
 import pytest
 
-from deploy.local import infra as local_infra
+from deploy.local import postgres as local_postgres
+from devkit.driver import Sender, TopicLog
+from devkit.infra import Infrastructure
+from devkit.processes import ServiceProcess
 from tests.integration.foundation.conftest import DLQ, applied_count, is_recorded, send_record
-from tests.support.infra import Infrastructure
-from tests.support.kafka import Sender, TopicLog
-from tests.support.processes import ServiceProcess
 
 
 async def wait_status(proc: ServiceProcess, status: int, timeout: float = 30.0) -> None:
@@ -39,14 +39,14 @@ async def test_postgres_stopped_mid_stream_is_retried_reported_and_survived(
     await topic_log.wait_for(is_recorded(before[-1]))
 
     await admin_db.expire_connections()
-    local_infra.stop_postgres()
+    local_postgres.stop_postgres()
     try:
         for item in during:
             await send_record(sender, item)
         await wait_status(probe, 503)
         await asyncio.sleep(2)  # several retry rounds pass while the database is away
     finally:
-        local_infra.start_postgres()
+        local_postgres.start_postgres()
 
     await wait_status(probe, 200, timeout=60)
     for item in during:

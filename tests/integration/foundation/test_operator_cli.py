@@ -9,13 +9,13 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from devkit.driver import Sender, TopicLog
+from devkit.processes import ServiceProcess
+from devkit.system import System
 from programme import SERVICES
 from shared.cli import outbox
 from shared.cli.main import build_parser, run
 from tests.integration.foundation.conftest import DLQ, applied_count, is_recorded, send_record
-from tests.support.kafka import Sender, TopicLog
-from tests.support.processes import ServiceProcess
-from tests.support.system import System
 
 
 async def programme(system: System, *argv: str) -> int:

@@ -8,10 +8,10 @@ import asyncpg
 import funding
 import pytest
 
+from devkit.system import System
 from shared import migrate
 from shared.db import connect
-from tests.support.probe.app import __file__ as probe_file
-from tests.support.system import System
+from tests.probe.app import __file__ as probe_file
 
 
 async def test_the_applications_role_cannot_read_the_funding_schema(system: System) -> None:

@@ -18,12 +18,13 @@ from typing import Any
 import asyncpg
 import pytest
 
+from devkit.driver import Record, Sender, TopicLog
+from devkit.ids import organisation_number
+from devkit.payloads import allocate_budget, decide_funding
+from devkit.processes import ServiceProcess
+from devkit.system import System
 from shared.envelope import build_headers
 from shared.topics import APPLICATIONS_EVENTS, FUNDING_COMMANDS, FUNDING_EVENTS, NOTIFICATIONS
-from tests.support.ids import organisation_number
-from tests.support.kafka import Record, Sender, TopicLog
-from tests.support.processes import ServiceProcess
-from tests.support.system import System
 
 ALLOCATE = "funding.AllocateBudget.v1"
 DECIDE = "funding.DecideFunding.v1"
@@ -138,12 +139,7 @@ async def withdraw(sender: Sender, app: Application, reason: str = "the project 
 async def allocate(
     sender: Sender, year: int, amount: int, *, allocation_id: uuid.UUID | None = None, ce_id: str | None = None
 ) -> str:
-    data = {
-        "allocation_id": str(allocation_id or uuid.uuid4()),
-        "programme_year": year,
-        "amount_nok": amount,
-        "source": "statsbudsjettet kap. 2421 post 76",
-    }
+    data = allocate_budget(year, amount, allocation_id=str(allocation_id) if allocation_id else None)
     return await sender.send(FUNDING_COMMANDS, ALLOCATE, f"budget-{year}", data, ce_id=ce_id)
 
 
@@ -157,15 +153,7 @@ async def decide(
     ce_id: str | None = None,
     **extra: Any,
 ) -> str:
-    data: dict[str, Any] = {
-        "application_id": app.key,
-        "outcome": outcome,
-        "reason": "strong restructuring case" if outcome == "grant" else "too little systems innovation",
-        "decided_by": "case-handler-17",
-        **extra,
-    }
-    if amount is not None:
-        data["amount_nok"] = amount
+    data = decide_funding(app.key, outcome=outcome, amount_nok=amount, **extra)
     return await sender.send(FUNDING_COMMANDS, DECIDE, app.key, data, ce_id=ce_id, time_=at)
 
 

@@ -13,11 +13,11 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.partitioner import murmur2
 
+from devkit.driver import Sender, TopicLog
+from devkit.ids import organisation_number
+from devkit.processes import ServiceProcess
 from shared.topics import APPLICATIONS_EVENTS, FUNDING_COMMANDS
 from tests.integration.funding.conftest import Application, answer, decide, in_year
-from tests.support.ids import organisation_number
-from tests.support.kafka import Sender, TopicLog
-from tests.support.processes import ServiceProcess
 
 PARTITIONS = 6
 

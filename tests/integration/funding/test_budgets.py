@@ -6,6 +6,8 @@ import uuid
 
 import asyncpg
 
+from devkit.driver import Sender, TopicLog
+from devkit.processes import ServiceProcess
 from tests.integration.funding.conftest import (
     allocate,
     answer,
@@ -14,8 +16,6 @@ from tests.integration.funding.conftest import (
     rejection_codes,
     year_totals,
 )
-from tests.support.kafka import Sender, TopicLog
-from tests.support.processes import ServiceProcess
 
 
 async def test_allocations_add_up_per_programme_year(

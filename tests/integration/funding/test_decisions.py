@@ -6,6 +6,9 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from devkit.driver import Sender, TopicLog
+from devkit.ids import organisation_number
+from devkit.processes import ServiceProcess
 from tests.integration.funding.conftest import (
     Application,
     allocate,
@@ -22,9 +25,6 @@ from tests.integration.funding.conftest import (
     send_application_event,
     withdraw,
 )
-from tests.support.ids import organisation_number
-from tests.support.kafka import Sender, TopicLog
-from tests.support.processes import ServiceProcess
 
 FUNDED = "funding.FundingGranted.v1"
 THRESHOLD = "funding.BudgetThresholdCrossed.v1"

@@ -8,6 +8,10 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
+from devkit.driver import Record, Sender, TopicLog
+from devkit.ids import organisation_number
+from devkit.processes import ServiceProcess
+from devkit.system import System
 from tests.integration.funding.conftest import (
     Application,
     allocate,
@@ -27,10 +31,6 @@ from tests.integration.funding.racing import (
     id_on_partition,
     wait_for_waiting_transactions,
 )
-from tests.support.ids import organisation_number
-from tests.support.kafka import Record, Sender, TopicLog
-from tests.support.processes import ServiceProcess
-from tests.support.system import System
 
 FUNDED = "funding.FundingGranted.v1"
 REJECTED = "funding.CommandRejected.v1"

@@ -20,14 +20,14 @@ from funding import repository
 from funding.domain.policy import Policy
 from funding.usecases import UseCases
 
+from devkit.ids import organisation_number
+from devkit.system import System
 from shared.cause import Cause
 from shared.contract.applications import ApplicationReadyForDecision
 from shared.contract.funding import AllocateBudget, DecideFunding
 from shared.db import Connection
 from shared.outbox import Recorder
 from tests.integration.funding.conftest import assert_books_balance, fresh_years, in_year
-from tests.support.ids import organisation_number
-from tests.support.system import System
 
 MIGRATIONS = funding.SERVICE.migrations
 CASES = UseCases(Policy.default())

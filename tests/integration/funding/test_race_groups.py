@@ -11,6 +11,9 @@ import uuid
 
 import asyncpg
 
+from devkit.driver import Sender, TopicLog
+from devkit.ids import organisation_number
+from devkit.system import System
 from tests.integration.funding.conftest import (
     Application,
     allocate,
@@ -31,9 +34,6 @@ from tests.integration.funding.racing import (
     start_group_at_end,
     wait_for_waiting_transactions,
 )
-from tests.support.ids import organisation_number
-from tests.support.kafka import Sender, TopicLog
-from tests.support.system import System
 
 FUNDED = "funding.FundingGranted.v1"
 REJECTED = "funding.CommandRejected.v1"

@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
+from devkit.driver import Record, Sender, TopicLog
+from devkit.payloads import register_participant, schedule_workshop
+from devkit.processes import ServiceProcess
+from devkit.system import System
 from shared.topics import NOTIFICATIONS, WORKSHOPS_COMMANDS, WORKSHOPS_EVENTS
-from tests.support.kafka import Record, Sender, TopicLog
-from tests.support.processes import ServiceProcess
-from tests.support.system import System
 
-OSLO = ZoneInfo("Europe/Oslo")
 DLQ = "workshops.dlq.v1"
-
-
-def email(label: str = "p") -> str:
-    return f"{label}-{uuid.uuid4().hex[:12]}@example.no"
-
-
-def morning(days_ahead: int = 30) -> datetime:
-    """09:00 in Oslo, some days from now: a time commands sent now may schedule."""
-    day = (datetime.now(OSLO) + timedelta(days=days_ahead)).date()
-    return datetime(day.year, day.month, day.day, 9, tzinfo=OSLO)
 
 
 def iso(at: datetime) -> str:
@@ -83,7 +71,7 @@ class Client:
 
     async def schedule(self, *, at: datetime | None = None, **fields: Any) -> dict[str, Any]:
         """Schedule a workshop (defaults: a fresh venue and facilitator, 30 days ahead); return its command."""
-        data = workshop_data(**fields)
+        data = schedule_workshop(**fields)
         (answer,) = await self.ask("ScheduleWorkshop", data, at=at)
         assert answer.ce_type == "workshops.WorkshopScheduled.v1", answer.data
         return data
@@ -98,30 +86,9 @@ class Client:
         count: int = 1,
     ) -> tuple[str, str, list[Record]]:
         """Register someone; return (registration_id, ce_id, events caused)."""
-        registration_id = str(uuid.uuid4())
-        participant: dict[str, Any] = {"name": "Kari Nordmann", "email": person or email()}
-        if org is not None:
-            participant["organisation_number"] = org
-        data = {"workshop_id": workshop_id, "registration_id": registration_id, "participant": participant}
+        data = register_participant(workshop_id, organisation=org, person=person)
         ce_id = await self.send("RegisterParticipant", data, at=at)
-        return registration_id, ce_id, await self.answer(ce_id, count=count)
-
-
-def workshop_data(**fields: Any) -> dict[str, Any]:
-    start = fields.pop("start", None) or morning()
-    data: dict[str, Any] = {
-        "workshop_id": str(uuid.uuid4()),
-        "kind": "clarification",
-        "title": "Why before how",
-        "hosting_cluster": "nce-raufoss",
-        "location": {"town": "Raufoss", "venue": f"Sal {uuid.uuid4().hex[:8]}"},
-        "starts_at": iso(start),
-        "ends_at": iso(fields.pop("end", None) or start + timedelta(hours=3)),
-        "capacity": 25,
-        "facilitators": [email("facilitator")],
-    }
-    data.update(fields)
-    return data
+        return data["registration_id"], ce_id, await self.answer(ce_id, count=count)
 
 
 @pytest.fixture

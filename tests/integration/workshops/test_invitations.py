@@ -13,11 +13,12 @@ from typing import Any
 import asyncpg
 import pytest
 
+from devkit.driver import Record
+from devkit.ids import email, organisation_number
+from devkit.payloads import OSLO
+from devkit.payloads import submit_application as submission
 from shared.topics import APPLICATIONS_EVENTS, NOTIFICATIONS
-from tests.integration.workshops.conftest import OSLO, Client, email
-from tests.support.applications import submission
-from tests.support.ids import organisation_number
-from tests.support.kafka import Record
+from tests.integration.workshops.conftest import Client
 
 pytestmark = pytest.mark.usefixtures("workshops_service")
 

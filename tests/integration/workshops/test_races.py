@@ -24,12 +24,15 @@ from workshops import repository as repo
 from workshops.domain.calendar import Slot, Workshop
 from workshops.domain.registrations import Registration
 
+from devkit.driver import command_headers
+from devkit.ids import email
+from devkit.payloads import morning
+from devkit.payloads import schedule_workshop as workshop_data
+from devkit.processes import ServiceProcess
+from devkit.system import System
 from shared.db import connect
 from shared.topics import WORKSHOPS_COMMANDS
-from tests.integration.workshops.conftest import Client, email, morning, workshop_data, workshops_process
-from tests.support.kafka import command_headers
-from tests.support.processes import ServiceProcess
-from tests.support.system import System
+from tests.integration.workshops.conftest import Client, workshops_process
 
 ROUNDS = 4
 

@@ -9,9 +9,10 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from tests.integration.workshops.conftest import Client, email, morning
-from tests.support.ids import organisation_number
-from tests.support.processes import ServiceProcess
+from devkit.ids import email, organisation_number
+from devkit.payloads import morning
+from devkit.processes import ServiceProcess
+from tests.integration.workshops.conftest import Client
 
 pytestmark = pytest.mark.usefixtures("workshops_service")
 

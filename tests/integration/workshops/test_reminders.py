@@ -12,10 +12,12 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from devkit.driver import Record
+from devkit.ids import email
+from devkit.payloads import OSLO
+from devkit.system import System
 from shared.topics import NOTIFICATIONS
-from tests.integration.workshops.conftest import OSLO, Client, email, iso, workshops_process
-from tests.support.kafka import Record
-from tests.support.system import System
+from tests.integration.workshops.conftest import Client, iso, workshops_process
 
 LEAD = timedelta(hours=1)
 SETTINGS = {"REMINDER_LEAD_S": str(int(LEAD.total_seconds()))}

@@ -7,8 +7,11 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from tests.integration.workshops.conftest import DLQ, Client, email, iso, morning, workshop_data
-from tests.support.processes import ServiceProcess
+from devkit.ids import email
+from devkit.payloads import morning
+from devkit.payloads import schedule_workshop as workshop_data
+from devkit.processes import ServiceProcess
+from tests.integration.workshops.conftest import DLQ, Client, iso
 
 pytestmark = pytest.mark.usefixtures("workshops_service")
 

@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
+from devkit.payloads import submit_application as valid_submission
 from shared.contract.applications import (
     AmendApplication,
     ApplicationAmended,
@@ -35,7 +36,6 @@ from shared.contract.applications import (
 )
 from shared.contract.reference import CLUSTERS as DEFAULT_CLUSTERS
 from shared.outcome import NOTHING
-from tests.support.applications import submission as valid_submission
 
 AT = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
 CLUSTERS = frozenset(DEFAULT_CLUSTERS)

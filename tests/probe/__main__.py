@@ -1,5 +1,5 @@
 from shared.service import serve
-from tests.support.probe.app import ProbeSettings, create_app
+from tests.probe.app import ProbeSettings, create_app
 
 settings = ProbeSettings()
 serve(create_app(settings), settings)

@@ -2,8 +2,9 @@
 
 Order: (a) both ``KAFKA_BOOTSTRAP_SERVERS`` and ``PROGRAMME_ADMIN_DSN`` set: use them as they
 are; (b) a Docker engine answers: start containers with testcontainers; (c) otherwise start
-Kafka from Apache's jars and Debian's PostgreSQL with ``deploy.local.infra``. Whatever this
-module started, :meth:`Infrastructure.close` stops, and nothing else.
+Kafka from Apache's jars and Debian's PostgreSQL with ``deploy.local.kafka`` and
+``deploy.local.postgres``. Whatever this module started, :meth:`Infrastructure.close` stops,
+and nothing else.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from deploy.local import infra as local
+from deploy.local import kafka as local_kafka
+from deploy.local import postgres as local_postgres
 
 Origin = Literal["environment", "testcontainers", "local"]
 
@@ -42,7 +44,7 @@ class Infrastructure:
             stop = self._stoppers.pop()
             try:
                 stop()
-            except Exception as exc:  # stop the rest, then report
+            except Exception as exc:  # noqa: BLE001 - stop the rest, then report
                 errors.append(exc)
         if errors:
             raise errors[0]
@@ -75,7 +77,7 @@ def _docker_answers() -> bool:
             return bool(client.ping())
         finally:
             client.close()
-    except Exception:  # no client, no socket, no engine: all mean "no Docker"
+    except Exception:  # noqa: BLE001 - no client, no socket, no engine: all mean "no Docker"
         return False
 
 
@@ -92,9 +94,9 @@ def _start_containers() -> Infrastructure:
     try:
         postgres: Any = PostgresContainer(
             POSTGRES_IMAGE,
-            username=local.PG_SUPERUSER,
-            password=local.PG_PASSWORD,
-            dbname=local.PG_DATABASE,
+            username=local_postgres.PG_SUPERUSER,
+            password=local_postgres.PG_PASSWORD,
+            dbname=local_postgres.PG_DATABASE,
             driver=None,
         ).with_command("postgres -c max_connections=300")
         postgres.start()
@@ -129,12 +131,12 @@ _KAFKA_CONTAINER_SETTINGS = {
 def _start_local() -> Infrastructure:
     stoppers: list[Callable[[], object]] = []
     try:
-        postgres = local.provide_postgres()
+        postgres = local_postgres.provide_postgres()
         if postgres.started:
-            stoppers.append(local.stop_postgres)
-        kafka = local.provide_kafka()
+            stoppers.append(local_postgres.stop_postgres)
+        kafka = local_kafka.provide_kafka()
         if kafka.started:
-            stoppers.append(local.stop_kafka)
+            stoppers.append(local_kafka.stop_kafka)
     except BaseException:
         _stop_quietly(stoppers)
         raise

@@ -1,4 +1,4 @@
-"""Talking to Kafka as another system would: sending commands in the envelope, and reading what comes out."""
+"""Talking to Kafka as another system would: commands sent in the CloudEvents envelope, what comes out read back."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from shared.cli.messages import stop_consumer
-from shared.cli.topics import topic_partitions
+from shared.cli.messages import open_reader, stop_consumer
+
+# Who sends, unless the sender names itself: the kit plays another system, never the programme.
+DEFAULT_SOURCE: Final = "/devkit"
 
 
 @dataclass(frozen=True)
@@ -49,12 +51,18 @@ class Record:
 
 
 def command_headers(
-    ce_type: str, *, ce_id: str | None = None, time_: datetime | None = None, correlation_id: str | None = None
+    ce_type: str,
+    *,
+    ce_id: str | None = None,
+    time_: datetime | None = None,
+    correlation_id: str | None = None,
+    source: str = DEFAULT_SOURCE,
 ) -> dict[str, str]:
+    """A correct envelope for a command: a fresh ce_id unless one is given, the time now unless one is given."""
     headers = {
         "ce_specversion": "1.0",
         "ce_id": ce_id or str(uuid.uuid4()),
-        "ce_source": "/tests/portal",
+        "ce_source": source,
         "ce_type": ce_type,
         "ce_time": (time_ or datetime.now(UTC)).isoformat(),
         "content-type": "application/json",
@@ -65,8 +73,18 @@ def command_headers(
 
 
 class Sender:
-    def __init__(self, bootstrap: str) -> None:
-        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    """Sends commands and events as another system would, each durably (acks=all, idempotent).
+
+    `send` waits for the broker to confirm each record; `enqueue` only hands it to the
+    producer, so that many commands go out together (a benchmark's load), and `flush` waits
+    for all of them.
+    """
+
+    def __init__(self, bootstrap: str, *, source: str = DEFAULT_SOURCE, linger_ms: int = 0) -> None:
+        self.source = source
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=linger_ms
+        )
 
     async def start(self) -> None:
         await self._producer.start()
@@ -85,10 +103,24 @@ class Sender:
         time_: datetime | None = None,
         correlation_id: str | None = None,
     ) -> str:
-        """Send one command or event with a correct envelope; returns its ce_id."""
-        headers = command_headers(ce_type, ce_id=ce_id, time_=time_, correlation_id=correlation_id)
+        """Send one command or event with a correct envelope; returns its ce_id once the broker has it."""
+        headers = command_headers(ce_type, ce_id=ce_id, time_=time_, correlation_id=correlation_id, source=self.source)
         await self.send_raw(topic, key=key.encode(), value=json.dumps(data).encode(), headers=headers)
         return headers["ce_id"]
+
+    async def enqueue(
+        self, topic: str, ce_type: str, key: str, data: Any, *, ce_id: str | None = None, time_: datetime | None = None
+    ) -> str:
+        """Hand one command in its envelope to the producer without waiting for the broker; returns its ce_id."""
+        headers = command_headers(ce_type, ce_id=ce_id, time_=time_, source=self.source)
+        await self._producer.send(
+            topic, json.dumps(data).encode(), key=key.encode(), headers=[(k, v.encode()) for k, v in headers.items()]
+        )
+        return headers["ce_id"]
+
+    async def flush(self) -> None:
+        """Wait until the broker has every record enqueued so far."""
+        await self._producer.flush()
 
     async def send_raw(
         self,
@@ -103,26 +135,28 @@ class Sender:
 
 
 class TopicLog:
-    """Every record on the watched topics since the log started, read continuously in the background."""
+    """Every record on the watched topics since the log started, read continuously in the background.
 
-    def __init__(self, bootstrap: str, topics: Sequence[str]) -> None:
+    `on_record`, when given, sees each record as it arrives: a driver that reacts to events
+    (the benchmark's chains, the demo's timeline) hooks in there.
+    """
+
+    def __init__(
+        self, bootstrap: str, topics: Sequence[str], *, on_record: Callable[[Record], None] | None = None
+    ) -> None:
         self._bootstrap = bootstrap
         self._topics = list(topics)
+        self._on_record = on_record
         self.records: list[Record] = []
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
 
     async def start(self) -> None:
-        partitions = await topic_partitions(self._bootstrap, self._topics)
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None)
-        await consumer.start()
-        consumer.assign(partitions)
-        await consumer.seek_to_end(*partitions)
-        for tp in partitions:  # resolve the end offsets now, so nothing sent after start() is missed
-            await consumer.position(tp)
+        # Positioned at the end before start() returns: nothing sent after it is missed.
+        consumer = await open_reader(self._bootstrap, self._topics, from_beginning=False, options={})
         self._consumer = consumer
-        self._task = asyncio.create_task(self._run())
+        self._task = asyncio.create_task(self._run(consumer))
 
     async def stop(self) -> None:
         if self._task:
@@ -131,15 +165,17 @@ class TopicLog:
         if self._consumer:
             await stop_consumer(self._consumer)
 
-    async def _run(self) -> None:
-        assert self._consumer is not None
+    async def _run(self, consumer: AIOKafkaConsumer) -> None:
         while True:
-            batches = await self._consumer.getmany(timeout_ms=200)
+            batches = await consumer.getmany(timeout_ms=200)
             for records in batches.values():
                 for r in records:
                     headers = {k: v.decode("utf-8", "replace") for k, v in (r.headers or ())}
                     key = r.key.decode("utf-8", "replace") if r.key is not None else None
-                    self.records.append(Record(r.topic, r.partition, r.offset, key, headers, r.value or b""))
+                    record = Record(r.topic, r.partition, r.offset, key, headers, r.value or b"")
+                    self.records.append(record)
+                    if self._on_record is not None:
+                        self._on_record(record)
             if batches:
                 self._changed.set()
 
