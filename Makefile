@@ -50,8 +50,11 @@ test: install lint typecheck ## lint, type checks, unit, integration and end-to-
 demo: up ## a short programme story sent to the running system, printed as a timeline
 	$(PYTHON) -m deploy.local.demo
 
-bench: install ## measure the system against its Kafka and database ceilings (.bench/bench.json)
+# The bench group (matplotlib) only here: neither the image nor the default install carries it.
+bench: ## measure the system against its Kafka and database ceilings (.bench/bench.json)
+	$(UV) sync --frozen --group bench
 	$(PYTHON) -m bench
 
-chaos: install ## the fault suite: kills, broker and database restarts, a paused consumer (.bench/chaos.json)
+chaos: ## the fault suite: kills, broker and database restarts, a paused consumer (.bench/chaos.json)
+	$(UV) sync --frozen --group bench
 	$(PYTHON) -m bench.chaos

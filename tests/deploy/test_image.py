@@ -147,3 +147,43 @@ def test_wheel_carries_every_module_and_sql_migration_of_its_member(wheels: dict
     }
     assert any(name.endswith(".sql") for name in expected), f"{member} has no SQL migrations to check"
     assert expected <= inside, f"missing from {wheel.name}: {sorted(expected - inside)}"
+
+
+# What only a developer's tool or the benchmark needs: never in the image, nor in a plain `uv sync`.
+_NOT_AT_RUNTIME = ("typer", "watchfiles", "matplotlib")
+
+
+def _exported(*flags: str) -> set[str]:
+    """The locked packages `uv sync` with these flags installs, by name."""
+    uv = shutil.which("uv")
+    assert uv, "uv reads the lock (pip install uv)"
+    done = subprocess.run(
+        [uv, "export", "--frozen", "--no-hashes", "--no-header", "--no-emit-workspace", *flags],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return {
+        re.split(r"[=<>;\[ ]", line.strip(), maxsplit=1)[0].lower() for line in done.stdout.splitlines() if line.strip()
+    }
+
+
+def test_runtime_image_and_default_install_carry_no_cli_framework_or_plotting() -> None:
+    runtime = _exported("--no-dev")  # what the Dockerfile's `uv sync --frozen --no-dev` installs
+    assert {"faststream", "aiokafka", "asyncpg", "uvicorn"} <= runtime
+    assert not runtime & set(_NOT_AT_RUNTIME)
+    assert not _exported() & {"matplotlib"}, "the default install (make install, make test) leaves the bench out"
+    assert "matplotlib" in _exported("--group", "bench")
+
+
+def test_bench_and_chaos_install_the_bench_group_and_typecheck_covers_bench() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipes = dict(re.findall(r"^([a-z-]+):.*\n((?:\t.*\n)+)", makefile, re.MULTILINE))
+    for target in ("bench", "chaos"):
+        assert "sync --frozen --group bench" in recipes[target], f"make {target} does not install the bench group"
+    assert re.search(r"mypy [^\n]*\bbench\b", recipes["typecheck"])
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "bench" not in project["tool"]["uv"].get("default-groups", [])
