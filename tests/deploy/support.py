@@ -22,13 +22,16 @@ from shared.topics import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+COMPOSE_PROD_FILE = ROOT / "docker-compose.prod.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 K8S_DIR = ROOT / "deploy" / "k8s"
 CLI_SOURCES = ROOT / "shared" / "cli"
 
-# ${NAME}, ${NAME:-default} and ${NAME-default}, as compose interpolates them.
-_INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\}")
+# ${NAME}, ${NAME:-default}, ${NAME-default} and ${NAME:?error}, as compose interpolates them.
+_INTERPOLATION = re.compile(
+    r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<required>:?\?)(?P<error>[^}]*)|:?-(?P<default>[^}]*))?\}"
+)
 _ENV_READ = re.compile(r"""os\.environ(?:\.get\(|\[)\s*["']([A-Z][A-Z0-9_]*)["']""")
 
 
@@ -73,16 +76,42 @@ def cli_env_names() -> set[str]:
     return names
 
 
+class MissingVariableError(LookupError):
+    """A ``${NAME:?error}`` whose variable is not set: compose refuses the file, naming it."""
+
+
 def interpolate(value: str, env: dict[str, str] | None = None) -> str:
     """A compose value with its ``${NAME:-default}`` replaced from ``env``, else by the default."""
     env = env or {}
-    return _INTERPOLATION.sub(lambda m: env.get(m["name"]) or (m["default"] or ""), value)
+
+    def replace(match: re.Match[str]) -> str:
+        if env.get(match["name"]):
+            return env[match["name"]]
+        if match["required"]:
+            raise MissingVariableError(f"{match['name']}: {match['error']}")
+        return match["default"] or ""
+
+    return _INTERPOLATION.sub(replace, value)
 
 
-def load_compose() -> dict[str, Any]:
-    loaded = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+def load_compose(path: Path = COMPOSE_FILE) -> dict[str, Any]:
+    loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert isinstance(loaded, dict)
     return loaded
+
+
+def merge_compose(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``docker compose -f base -f override`` for environments and settings: mappings merge key by key.
+
+    Sequences are replaced here, where compose appends ports and volumes: read those from one file.
+    """
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_compose(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def compose_environment(service: dict[str, Any], env: dict[str, str] | None = None) -> dict[str, str]:
