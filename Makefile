@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON := .venv/bin/python
 UV ?= uv
 
-.PHONY: help install up down run status test lint fmt typecheck unit integration bench chaos demo contract
+.PHONY: help install up down run status test lint fmt typecheck unit integration bench chaos demo contract generated
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -34,6 +34,11 @@ typecheck: ## mypy --strict
 fmt: ## format and fix what ruff can
 	$(PYTHON) -m ruff format .
 	$(PYTHON) -m ruff check --fix .
+
+# Without KAFKA_BOOTSTRAP_SERVERS: the CLI's default would otherwise show this shell's broker.
+generated: ## rewrite the generated files: docs/operations/settings.md, deploy/k8s/prometheus-rule.yaml (commit them)
+	env -u KAFKA_BOOTSTRAP_SERVERS $(PYTHON) -m deploy.settings_doc
+	$(PYTHON) -m deploy.prometheus_rule
 
 contract: ## export the contract's JSON Schemas into contract/schemas (commit them)
 	.venv/bin/programme contract export

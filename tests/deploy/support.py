@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import json
 import os
 import re
@@ -16,9 +14,11 @@ from typing import Any
 import yaml
 from pydantic_settings import BaseSettings
 
+from deploy.settings_doc import env_prefix, service_settings
 from shared.cli.main import OperatorSettings
-from shared.settings import ServiceSettings
 from shared.topics import SERVICES
+
+__all__ = ["env_prefix", "service_settings"]
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -43,29 +43,6 @@ def env_names(settings: type[BaseSettings]) -> set[str]:
         alias = field.validation_alias
         names.add(alias.upper() if isinstance(alias, str) else f"{prefix}{name}".upper())
     return names
-
-
-def env_prefix(settings: type[BaseSettings]) -> str:
-    return str(settings.model_config.get("env_prefix", ""))
-
-
-@cache
-def service_settings() -> dict[str, type[ServiceSettings]]:
-    """Each service's settings class, found in ``<service>.settings`` as the code defines it today."""
-    found: dict[str, type[ServiceSettings]] = {}
-    for service in SERVICES:
-        module = importlib.import_module(f"{service}.settings")
-        classes = [
-            value
-            for value in vars(module).values()
-            if inspect.isclass(value)
-            and issubclass(value, ServiceSettings)
-            and value is not ServiceSettings
-            and value.__module__ == module.__name__
-        ]
-        assert len(classes) == 1, f"{module.__name__} should define one ServiceSettings subclass, found {classes}"
-        found[service] = classes[0]
-    return found
 
 
 def cli_env_names() -> set[str]:
