@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
-import difflib
-import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from deploy import generated
 
 ROOT = Path(__file__).resolve().parents[1]
 ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yml"
@@ -49,20 +48,5 @@ def render(alerts: Path = ALERTS) -> str:
     return HEADER + body
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="show the difference and exit 1 if the file is stale")
-    args = parser.parse_args()
-    wanted = render()
-    if args.check:
-        current = PROMETHEUS_RULE.read_text(encoding="utf-8") if PROMETHEUS_RULE.exists() else ""
-        sys.stderr.writelines(
-            difflib.unified_diff(current.splitlines(True), wanted.splitlines(True), "committed", "generated")
-        )
-        raise SystemExit(0 if current == wanted else f"{PROMETHEUS_RULE.relative_to(ROOT)} is stale: make generated")
-    PROMETHEUS_RULE.write_text(wanted, encoding="utf-8")
-    print(f"written: {PROMETHEUS_RULE.relative_to(ROOT)}")
-
-
 if __name__ == "__main__":
-    main()
+    generated.main(PROMETHEUS_RULE, render, __doc__)

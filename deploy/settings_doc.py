@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
-import difflib
 import importlib
 import inspect
 import json
-import sys
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
@@ -18,6 +15,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings
 
+from deploy import generated
 from shared.cli.main import OperatorSettings
 from shared.settings import ServiceSettings
 from shared.topics import SERVICES
@@ -170,19 +168,5 @@ def render() -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="show the difference and exit 1 if the page is stale")
-    args = parser.parse_args()
-    wanted = render()
-    if args.check:
-        current = SETTINGS_DOC.read_text(encoding="utf-8") if SETTINGS_DOC.exists() else ""
-        diff = difflib.unified_diff(current.splitlines(True), wanted.splitlines(True), "committed", "generated")
-        sys.stderr.writelines(diff)
-        raise SystemExit(0 if current == wanted else f"{SETTINGS_DOC.relative_to(ROOT)} is stale: make generated")
-    SETTINGS_DOC.write_text(wanted, encoding="utf-8")
-    print(f"written: {SETTINGS_DOC.relative_to(ROOT)}")
-
-
 if __name__ == "__main__":
-    main()
+    generated.main(SETTINGS_DOC, render, __doc__)

@@ -161,16 +161,15 @@ def subscriptions() -> dict[str, list[dict[str, Any]]]:
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(tuple(f"{s.upper()}_" for s in SERVICES))}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "services"), env.get("PYTHONPATH", "")])
-    done = subprocess.run(
-        [sys.executable, "-c", _SUBSCRIPTIONS_PROBE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_python("-c", _SUBSCRIPTIONS_PROBE, env=env)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert isinstance(result, dict)
     return result
+
+
+def run_python(*arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """This interpreter in a child process at the repository's root, its output captured as text."""
+    return subprocess.run(
+        [sys.executable, *arguments], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )

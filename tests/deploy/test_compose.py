@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from tests.deploy.support import (
     interpolate,
     load_compose,
     merge_compose,
+    run_python,
     service_settings,
 )
 
@@ -62,14 +62,7 @@ def production() -> dict[str, Any]:
 
 def _validate(*paths: Path) -> subprocess.CompletedProcess[str]:
     """The Compose Specification's JSON Schema (as vendored by check-jsonschema, pinned in the lock) on each file."""
-    checker = Path(sys.executable).with_name("check-jsonschema")
-    return subprocess.run(
-        [str(checker), "--builtin-schema", "vendor.compose-spec", *map(str, paths)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_python("-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec", *map(str, paths))
 
 
 def test_compose_files_follow_the_compose_specification() -> None:

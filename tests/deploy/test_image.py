@@ -115,19 +115,18 @@ def test_dockerignore_lets_in_what_the_dockerfile_copies() -> None:
 
 @pytest.fixture(scope="module")
 def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    uv = shutil.which("uv")
-    assert uv, "uv builds the workspace's wheels (pip install uv)"
     out = tmp_path_factory.mktemp("wheels")
-    done = subprocess.run(
-        [uv, "build", "--all-packages", "--wheel", "--quiet", "-o", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    _uv("build", "--all-packages", "--wheel", "--quiet", "-o", str(out))
     return {path.name: path for path in out.glob("*.whl")}
+
+
+def _uv(*arguments: str) -> str:
+    """uv at the repository's root (it builds the wheels and reads the lock); what it printed."""
+    uv = shutil.which("uv")
+    assert uv, "the deployment tests run uv: pip install uv"
+    done = subprocess.run([uv, *arguments], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 @pytest.mark.parametrize("member", _workspace_members())
@@ -155,19 +154,9 @@ _NOT_AT_RUNTIME = ("typer", "watchfiles", "matplotlib")
 
 def _exported(*flags: str) -> set[str]:
     """The locked packages `uv sync` with these flags installs, by name."""
-    uv = shutil.which("uv")
-    assert uv, "uv reads the lock (pip install uv)"
-    done = subprocess.run(
-        [uv, "export", "--frozen", "--no-hashes", "--no-header", "--no-emit-workspace", *flags],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    exported = _uv("export", "--frozen", "--no-hashes", "--no-header", "--no-emit-workspace", *flags)
     return {
-        re.split(r"[=<>;\[ ]", line.strip(), maxsplit=1)[0].lower() for line in done.stdout.splitlines() if line.strip()
+        re.split(r"[=<>;\[ ]", line.strip(), maxsplit=1)[0].lower() for line in exported.splitlines() if line.strip()
     }
 
 

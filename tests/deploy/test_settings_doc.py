@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 from pydantic import Field, SecretStr
@@ -13,21 +11,13 @@ from pydantic import Field, SecretStr
 from deploy.settings_doc import SETTINGS_DOC, as_set, render, variable
 from shared.cli.main import OperatorSettings
 from shared.settings import ServiceSettings
-from tests.deploy.support import ROOT, cli_env_names, env_names, service_settings
+from tests.deploy.support import cli_env_names, env_names, run_python, service_settings
 
 
 def test_the_page_is_what_the_generator_writes() -> None:
     # In a child without KAFKA_BOOTSTRAP_SERVERS, as `make generated` runs it: the CLI's default reads it.
     env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
-    done = subprocess.run(
-        [sys.executable, "-m", "deploy.settings_doc", "--check"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_python("-m", "deploy.settings_doc", "--check", env=env)
     assert done.returncode == 0, f"run `make generated` and commit the page:\n{done.stderr}"
 
 
