@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON := .venv/bin/python
 UV ?= uv
 
-.PHONY: help install up down run status test lint fmt typecheck unit integration bench chaos demo contract
+.PHONY: help install up down run status test lint fmt typecheck unit integration bench chaos demo contract generated
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,6 +35,11 @@ fmt: ## format and fix what ruff can
 	$(PYTHON) -m ruff format .
 	$(PYTHON) -m ruff check --fix .
 
+# Without KAFKA_BOOTSTRAP_SERVERS: the CLI's default would otherwise show this shell's broker.
+generated: ## rewrite the generated files: docs/operations/settings.md, deploy/k8s/prometheus-rule.yaml (commit them)
+	env -u KAFKA_BOOTSTRAP_SERVERS $(PYTHON) -m deploy.settings_doc
+	$(PYTHON) -m deploy.prometheus_rule
+
 contract: ## export the contract's JSON Schemas into contract/schemas (commit them)
 	.venv/bin/programme contract export
 
@@ -50,8 +55,11 @@ test: install lint typecheck ## lint, type checks, unit, integration and end-to-
 demo: up ## a short programme story sent to the running system, printed as a timeline
 	$(PYTHON) -m deploy.local.demo
 
-bench: install ## measure the system against its Kafka and database ceilings (.bench/bench.json)
+# The bench group (matplotlib) only here: neither the image nor the default install carries it.
+bench: ## measure the system against its Kafka and database ceilings (.bench/bench.json)
+	$(UV) sync --frozen --group bench
 	$(PYTHON) -m bench
 
-chaos: install ## the fault suite: kills, broker and database restarts, a paused consumer (.bench/chaos.json)
+chaos: ## the fault suite: kills, broker and database restarts, a paused consumer (.bench/chaos.json)
+	$(UV) sync --frozen --group bench
 	$(PYTHON) -m bench.chaos

@@ -83,7 +83,10 @@ def build_app(spec: ServiceSpec) -> AsgiFastStream:
 
 def serve(app: AsgiFastStream, settings: ServiceSettings) -> None:
     """Run the app over HTTP (uvicorn), on the settings' host and port; SIGTERM and Ctrl-C stop it cleanly."""
-    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning", access_log=False)
+    # log_config=None: uvicorn's lines go to the root handler configure_logging set up, as JSON like ours.
+    uvicorn.run(
+        app, host=settings.http_host, port=settings.http_port, log_level="warning", access_log=False, log_config=None
+    )
 
 
 def _subscribe(broker: KafkaBroker, runtime: Runtime, spec: ServiceSpec) -> None:

@@ -21,11 +21,13 @@ class WorkshopsSettings(ServiceSettings):
     )
     reminder_lead_s: float = Field(default=86_400.0, gt=0, description="how long before start a reminder goes out")
     reminder_poll_interval_s: float = Field(default=1.0, gt=0, description="how often the scheduler looks for due ones")
-    reminder_batch_size: int = Field(default=100, ge=1)
+    reminder_batch_size: int = Field(default=100, ge=1, description="due reminders the scheduler sends per transaction")
     invitation_horizon_days: int = Field(
         default=180, ge=1, description="how far ahead an invitation looks for clarification workshops"
     )
-    invitation_max_workshops: int = Field(default=20, ge=1, le=200)
+    invitation_max_workshops: int = Field(
+        default=20, ge=1, le=200, description="clarification workshops an invitation lists at most"
+    )
 
     def policy(self) -> Policy:
         return Policy(

@@ -32,8 +32,15 @@ class OperatorSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="PROGRAMME_", extra="ignore", frozen=True)
 
     # The CLI's database is the administrator's; production refuses the local default here too.
-    database_dsn: SecretStr = Field(default=SecretStr(DEFAULT_ADMIN_DSN), validation_alias="PROGRAMME_ADMIN_DSN")
-    kafka_bootstrap_servers: str = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    database_dsn: SecretStr = Field(
+        default=SecretStr(DEFAULT_ADMIN_DSN),
+        validation_alias="PROGRAMME_ADMIN_DSN",
+        description="an administrator's DSN, for `db bootstrap` and `outbox`",
+    )
+    kafka_bootstrap_servers: str = Field(
+        default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+        description="host:port[,host:port]; else KAFKA_BOOTSTRAP_SERVERS",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

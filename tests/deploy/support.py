@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import json
 import os
 import re
@@ -16,19 +14,24 @@ from typing import Any
 import yaml
 from pydantic_settings import BaseSettings
 
+from deploy.settings_doc import env_prefix, service_settings
 from shared.cli.main import OperatorSettings
-from shared.settings import ServiceSettings
 from shared.topics import SERVICES
+
+__all__ = ["env_prefix", "service_settings"]
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+COMPOSE_PROD_FILE = ROOT / "docker-compose.prod.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 K8S_DIR = ROOT / "deploy" / "k8s"
 CLI_SOURCES = ROOT / "shared" / "cli"
 
-# ${NAME}, ${NAME:-default} and ${NAME-default}, as compose interpolates them.
-_INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\}")
+# ${NAME}, ${NAME:-default}, ${NAME-default} and ${NAME:?error}, as compose interpolates them.
+_INTERPOLATION = re.compile(
+    r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<required>:?\?)(?P<error>[^}]*)|:?-(?P<default>[^}]*))?\}"
+)
 _ENV_READ = re.compile(r"""os\.environ(?:\.get\(|\[)\s*["']([A-Z][A-Z0-9_]*)["']""")
 
 
@@ -42,29 +45,6 @@ def env_names(settings: type[BaseSettings]) -> set[str]:
     return names
 
 
-def env_prefix(settings: type[BaseSettings]) -> str:
-    return str(settings.model_config.get("env_prefix", ""))
-
-
-@cache
-def service_settings() -> dict[str, type[ServiceSettings]]:
-    """Each service's settings class, found in ``<service>.settings`` as the code defines it today."""
-    found: dict[str, type[ServiceSettings]] = {}
-    for service in SERVICES:
-        module = importlib.import_module(f"{service}.settings")
-        classes = [
-            value
-            for value in vars(module).values()
-            if inspect.isclass(value)
-            and issubclass(value, ServiceSettings)
-            and value is not ServiceSettings
-            and value.__module__ == module.__name__
-        ]
-        assert len(classes) == 1, f"{module.__name__} should define one ServiceSettings subclass, found {classes}"
-        found[service] = classes[0]
-    return found
-
-
 def cli_env_names() -> set[str]:
     """What the operator CLI reads: its settings (PROGRAMME_*) and the names its modules read from os.environ."""
     names = env_names(OperatorSettings)
@@ -73,16 +53,42 @@ def cli_env_names() -> set[str]:
     return names
 
 
+class MissingVariableError(LookupError):
+    """A ``${NAME:?error}`` whose variable is not set: compose refuses the file, naming it."""
+
+
 def interpolate(value: str, env: dict[str, str] | None = None) -> str:
     """A compose value with its ``${NAME:-default}`` replaced from ``env``, else by the default."""
     env = env or {}
-    return _INTERPOLATION.sub(lambda m: env.get(m["name"]) or (m["default"] or ""), value)
+
+    def replace(match: re.Match[str]) -> str:
+        if env.get(match["name"]):
+            return env[match["name"]]
+        if match["required"]:
+            raise MissingVariableError(f"{match['name']}: {match['error']}")
+        return match["default"] or ""
+
+    return _INTERPOLATION.sub(replace, value)
 
 
-def load_compose() -> dict[str, Any]:
-    loaded = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+def load_compose(path: Path = COMPOSE_FILE) -> dict[str, Any]:
+    loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert isinstance(loaded, dict)
     return loaded
+
+
+def merge_compose(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``docker compose -f base -f override`` for environments and settings: mappings merge key by key.
+
+    Sequences are replaced here, where compose appends ports and volumes: read those from one file.
+    """
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_compose(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def compose_environment(service: dict[str, Any], env: dict[str, str] | None = None) -> dict[str, str]:
@@ -155,16 +161,15 @@ def subscriptions() -> dict[str, list[dict[str, Any]]]:
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(tuple(f"{s.upper()}_" for s in SERVICES))}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "services"), env.get("PYTHONPATH", "")])
-    done = subprocess.run(
-        [sys.executable, "-c", _SUBSCRIPTIONS_PROBE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_python("-c", _SUBSCRIPTIONS_PROBE, env=env)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert isinstance(result, dict)
     return result
+
+
+def run_python(*arguments: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """This interpreter in a child process at the repository's root, its output captured as text."""
+    return subprocess.run(
+        [sys.executable, *arguments], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )

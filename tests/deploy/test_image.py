@@ -115,19 +115,18 @@ def test_dockerignore_lets_in_what_the_dockerfile_copies() -> None:
 
 @pytest.fixture(scope="module")
 def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    uv = shutil.which("uv")
-    assert uv, "uv builds the workspace's wheels (pip install uv)"
     out = tmp_path_factory.mktemp("wheels")
-    done = subprocess.run(
-        [uv, "build", "--all-packages", "--wheel", "--quiet", "-o", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    _uv("build", "--all-packages", "--wheel", "--quiet", "-o", str(out))
     return {path.name: path for path in out.glob("*.whl")}
+
+
+def _uv(*arguments: str) -> str:
+    """uv at the repository's root (it builds the wheels and reads the lock); what it printed."""
+    uv = shutil.which("uv")
+    assert uv, "the deployment tests run uv: pip install uv"
+    done = subprocess.run([uv, *arguments], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 @pytest.mark.parametrize("member", _workspace_members())
@@ -149,3 +148,33 @@ def test_wheel_carries_every_module_and_sql_migration_of_its_member(wheels: dict
         assert any(name.endswith(".sql") for name in expected), f"{member} has no SQL migrations to check"
     assert any(name.endswith(".py") for name in expected), f"{member} has no modules to check"
     assert expected <= inside, f"missing from {wheel.name}: {sorted(expected - inside)}"
+
+
+# What only a developer's tool or the benchmark needs: never in the image, nor in a plain `uv sync`.
+_NOT_AT_RUNTIME = ("typer", "watchfiles", "matplotlib")
+
+
+def _exported(*flags: str) -> set[str]:
+    """The locked packages `uv sync` with these flags installs, by name."""
+    exported = _uv("export", "--frozen", "--no-hashes", "--no-header", "--no-emit-workspace", *flags)
+    return {
+        re.split(r"[=<>;\[ ]", line.strip(), maxsplit=1)[0].lower() for line in exported.splitlines() if line.strip()
+    }
+
+
+def test_runtime_image_and_default_install_carry_no_cli_framework_or_plotting() -> None:
+    runtime = _exported("--no-dev")  # what the Dockerfile's `uv sync --frozen --no-dev` installs
+    assert {"faststream", "aiokafka", "asyncpg", "uvicorn"} <= runtime
+    assert not runtime & set(_NOT_AT_RUNTIME)
+    assert not _exported() & {"matplotlib"}, "the default install (make install, make test) leaves the bench out"
+    assert "matplotlib" in _exported("--group", "bench")
+
+
+def test_bench_and_chaos_install_the_bench_group_and_typecheck_covers_bench() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipes = dict(re.findall(r"^([a-z-]+):.*\n((?:\t.*\n)+)", makefile, re.MULTILINE))
+    for target in ("bench", "chaos"):
+        assert "sync --frozen --group bench" in recipes[target], f"make {target} does not install the bench group"
+    assert re.search(r"mypy [^\n]*\bbench\b", recipes["typecheck"])
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "bench" not in project["tool"]["uv"].get("default-groups", [])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import shutil
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -101,7 +102,9 @@ def test_deployment_probes_the_paths_the_code_serves_on_its_port(documents: list
 @pytest.mark.parametrize("service", SERVICES)
 def test_deployment_runs_the_service_module_with_replicas(documents: list[dict[str, Any]], service: str) -> None:
     deployment = by_kind(documents, "Deployment")[service]
-    assert deployment["spec"]["replicas"] >= MIN_REPLICAS
+    # KEDA owns the count: a fixed `replicas` would reset it to that number on every apply.
+    assert "replicas" not in deployment["spec"]
+    assert by_kind(documents, "ScaledObject")[service]["spec"]["minReplicaCount"] >= MIN_REPLICAS
     container = _container(deployment)
     assert container["image"] == "programme"
     assert container["args"] == [service]
@@ -171,7 +174,6 @@ def test_keda_scales_on_the_lag_of_the_service_group_and_topics(documents: list[
 
     assert scaled["scaleTargetRef"]["name"] == service
     assert scaled["minReplicaCount"] >= MIN_REPLICAS
-    assert scaled["minReplicaCount"] <= by_kind(documents, "Deployment")[service]["spec"]["replicas"]
     assert scaled["maxReplicaCount"] == partitions, "more consumers than partitions would sit idle"
     triggers = scaled["triggers"]
     assert {t["type"] for t in triggers} == {"kafka"}
@@ -181,9 +183,36 @@ def test_keda_scales_on_the_lag_of_the_service_group_and_topics(documents: list[
         metadata = trigger["metadata"]
         assert int(metadata["lagThreshold"]) > 0
         assert metadata["bootstrapServersFromEnv"] in env
-        authentication = by_kind(documents, "TriggerAuthentication")[trigger["authenticationRef"]["name"]]
-        parameters = {ref["parameter"] for ref in authentication["spec"]["secretTargetRef"]}
-        assert {"username", "password", "ca"} <= parameters
+        _assert_keda_connects_as_the_service(metadata, trigger["authenticationRef"]["name"], env, prefix, documents)
+
+
+# KEDA's names for the SASL mechanisms of the services' settings.
+_KEDA_SASL = {"SCRAM-SHA-512": "scram_sha512", "SCRAM-SHA-256": "scram_sha256", "PLAIN": "plaintext"}
+
+
+def _assert_keda_connects_as_the_service(
+    metadata: dict[str, Any],
+    authentication_name: str,
+    env: dict[str, str],
+    prefix: str,
+    documents: list[dict[str, Any]],
+) -> None:
+    """KEDA reads the lag with the service's own Kafka user, from the Secret the service reads it from."""
+    assert metadata["sasl"] == _KEDA_SASL[env[f"{prefix}KAFKA_SASL_MECHANISM"]]
+    assert metadata["tls"] == ("enable" if env[f"{prefix}KAFKA_SECURITY_PROTOCOL"].endswith("SSL") else "disable")
+    authentication = by_kind(documents, "TriggerAuthentication")[authentication_name]
+    secrets = by_kind(documents, "Secret")
+    refs = {ref["parameter"]: ref for ref in authentication["spec"]["secretTargetRef"]}
+    assert {"username", "password", "ca"} <= set(refs)
+    for parameter, ref in refs.items():
+        assert ref["key"] in secrets[ref["name"]]["stringData"], f"{authentication_name}.{parameter}: no such key"
+    assert refs["username"]["key"] == f"{prefix}KAFKA_SASL_USERNAME"
+    assert refs["password"]["key"] == f"{prefix}KAFKA_SASL_PASSWORD"
+    assert (
+        secrets[refs["username"]["name"]]["stringData"][refs["username"]["key"]] == env[f"{prefix}KAFKA_SASL_USERNAME"]
+    )
+    ca_mount = Path(env[f"{prefix}KAFKA_SSL_CAFILE"])
+    assert refs["ca"]["key"] == ca_mount.name, "KEDA trusts the CA file the service trusts"
 
 
 def test_init_job_creates_topics_then_bootstraps_then_migrates(documents: list[dict[str, Any]]) -> None:
