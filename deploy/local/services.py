@@ -16,6 +16,7 @@ import httpx
 
 from deploy.local import infra
 from shared.cli import database, topics
+from shared.topic_config import TopicSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ROOT / ".local" / "run"
@@ -55,9 +56,7 @@ async def prepare() -> tuple[str, int]:
     kafka = infra.ensure_kafka()
     admin_dsn = infra.ensure_postgres()
     pg_port = infra.pg_port()
-    created = await topics.ensure_topics(
-        kafka, partitions=int(os.environ.get("PROGRAMME_TOPIC_PARTITIONS", "6")), replication=1
-    )
+    created = await topics.ensure_topics(kafka, settings=TopicSettings())
     print(f"topics: {len(created)} created, all contract topics present")
     for service in PORTS:
         os.environ.setdefault(

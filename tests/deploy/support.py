@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings
 
 from shared.cli.main import OperatorSettings
 from shared.settings import ServiceSettings
+from shared.topic_config import TopicSettings
 from shared.topics import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,8 +67,8 @@ def service_settings() -> dict[str, type[ServiceSettings]]:
 
 
 def cli_env_names() -> set[str]:
-    """What the operator CLI reads: its settings (PROGRAMME_*) and the names its modules read from os.environ."""
-    names = env_names(OperatorSettings)
+    """What the operator CLI reads: its settings (PROGRAMME_*, PROGRAMME_TOPIC_*) and the names read from os.environ."""
+    names = env_names(OperatorSettings) | env_names(TopicSettings)
     for source in sorted(CLI_SOURCES.glob("*.py")):
         names.update(_ENV_READ.findall(source.read_text(encoding="utf-8")))
     return names

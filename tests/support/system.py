@@ -11,6 +11,7 @@ import asyncpg
 from shared import migrate
 from shared.cli.topics import ensure_topics
 from shared.db import create_pool
+from shared.topic_config import TopicSettings
 from tests.support.processes import ServiceProcess, free_port
 
 SERVICE_MODULES = {"applications": "applications", "workshops": "workshops", "funding": "funding"}
@@ -30,7 +31,9 @@ class System:
     processes: list[ServiceProcess] = field(default_factory=list)
 
     async def prepare(self, *, services: tuple[str, ...], extra_topics: tuple[str, ...] = ()) -> None:
-        await ensure_topics(self.kafka_bootstrap, partitions=6, replication=1, extra=extra_topics)
+        await ensure_topics(
+            self.kafka_bootstrap, settings=TopicSettings(partitions=6, replication_factor=1), extra=extra_topics
+        )
         admin = await asyncpg.connect(self.admin_dsn)
         try:
             for service in services:
