@@ -152,7 +152,7 @@ async def _start_runtime(runtime: Runtime, spec: ServiceSpec, tasks: list[asynci
     backoff = Backoff(max_s=settings.retry_backoff_max_s)
     while True:  # the database may still be starting: wait for it rather than crash-loop
         try:
-            await migrate.migrate_service(dsn, service=spec.name, schema=schema, migrations=spec.migrations)
+            await migrate.at_startup(settings, service=spec.name, schema=schema, migrations=spec.migrations)
             runtime.pool_or_none = await create_pool(
                 dsn,
                 schema=schema,

@@ -11,8 +11,10 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The local-development defaults: refused when ENVIRONMENT is production, so a deployment that
-# forgets to set a secret fails at start-up instead of running with a published password.
+# forgets to set a secret fails at start-up instead of running with a published password. Locally
+# every role's password is its own name, so that is refused too.
 LOCAL_DEV_PASSWORDS = frozenset({"applications", "workshops", "funding", "postgres", "programme"})
+PRODUCTION_KAFKA_PROTOCOLS = frozenset({"SSL", "SASL_SSL"})
 
 DEFAULT_CLUSTERS = ("nce-systems-engineering", "nce-raufoss", "nce-smart-energy-markets")
 
@@ -32,6 +34,15 @@ class ServiceSettings(BaseSettings):
     database_schema: str = Field(default="", description="defaults to the service name")
     database_pool_min: int = Field(default=2, ge=1, description="connections kept open")
     database_pool_max: int = Field(default=10, ge=1, description="connections at most")
+    migrate_at_startup: bool = Field(
+        default=False,
+        description="apply migrations at start-up as the schema's owner (MIGRATION_DSN); "
+        "otherwise only check the schema's version and refuse to start on one older or newer than the code",
+    )
+    migration_dsn: SecretStr | None = Field(
+        default=None,
+        description="Postgres DSN of the schema's owner (the migration role); only with MIGRATE_AT_STARTUP",
+    )
 
     kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092", description="host:port[,host:port]")
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
@@ -82,19 +93,30 @@ class ServiceSettings(BaseSettings):
     def _refuse_local_secrets_in_production(self) -> ServiceSettings:
         if self.environment != "production":
             return self
-        password = _dsn_password(self.database_dsn.get_secret_value())
-        if password is None or password in LOCAL_DEV_PASSWORDS:
-            prefix = self.model_config.get("env_prefix", "")
-            msg = f"{prefix}DATABASE_DSN carries no password or a local-development one; set a real secret"
+        prefix = self.model_config.get("env_prefix", "")
+        refuse_local_password(self.database_dsn.get_secret_value(), f"{prefix}DATABASE_DSN")
+        if self.migration_dsn is not None:
+            refuse_local_password(self.migration_dsn.get_secret_value(), f"{prefix}MIGRATION_DSN")
+        if self.kafka_security_protocol not in PRODUCTION_KAFKA_PROTOCOLS:
+            # SASL_PLAINTEXT sends every record, and SCRAM's exchange, readable to anyone on the path.
+            msg = f"{prefix}KAFKA_SECURITY_PROTOCOL is {self.kafka_security_protocol}; production needs SSL or SASL_SSL"
             raise ValueError(msg)
-        if self.kafka_security_protocol == "PLAINTEXT":
-            prefix = self.model_config.get("env_prefix", "")
-            msg = f"{prefix}KAFKA_SECURITY_PROTOCOL is PLAINTEXT; production needs SSL or SASL_SSL"
+        return self
+
+    @model_validator(mode="after")
+    def _migrate_only_with_the_owner(self) -> ServiceSettings:
+        prefix = self.model_config.get("env_prefix", "")
+        if self.migrate_at_startup and self.migration_dsn is None:
+            msg = f"{prefix}MIGRATE_AT_STARTUP needs {prefix}MIGRATION_DSN, the DSN of the schema's owner"
             raise ValueError(msg)
         return self
 
     def schema_name(self, service: str) -> str:
         return self.database_schema or service
+
+    def database_role(self) -> str:
+        """The runtime role: the user of DATABASE_DSN."""
+        return dsn_user(self.database_dsn.get_secret_value())
 
     def group_id(self, service: str) -> str:
         return self.kafka_group_id or service
@@ -130,5 +152,17 @@ class ServiceSettings(BaseSettings):
         return context
 
 
-def _dsn_password(dsn: str) -> str | None:
-    return urlsplit(dsn).password
+def dsn_user(dsn: str) -> str:
+    user = urlsplit(dsn).username
+    if not user:
+        msg = "a Postgres DSN names its role: postgresql://<role>:<password>@<host>:<port>/<database>"
+        raise ValueError(msg)
+    return user
+
+
+def refuse_local_password(dsn: str, variable: str) -> None:
+    """Raise unless the DSN carries a password that is not a local-development default."""
+    parts = urlsplit(dsn)
+    if not parts.password or parts.password in LOCAL_DEV_PASSWORDS or parts.password == parts.username:
+        msg = f"{variable} carries no password or a local-development one; set a real secret"
+        raise ValueError(msg)

@@ -59,9 +59,10 @@ async def prepare() -> tuple[str, int]:
     created = await topics.ensure_topics(kafka, settings=TopicSettings())
     print(f"topics: {len(created)} created, all contract topics present")
     for service in PORTS:
-        os.environ.setdefault(
-            f"{service.upper()}_DATABASE_DSN", f"postgresql://{service}:{service}@127.0.0.1:{pg_port}/programme"
-        )
+        for variable, role in (("DATABASE_DSN", service), ("MIGRATION_DSN", f"{service}_owner")):
+            os.environ.setdefault(
+                f"{service.upper()}_{variable}", f"postgresql://{role}:{role}@127.0.0.1:{pg_port}/programme"
+            )
     await database.bootstrap_all(admin_dsn)
     applied = await database.migrate_all()
     print("migrations: " + ", ".join(f"{s} +{n}" for s, n in applied.items()))

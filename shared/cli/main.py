@@ -65,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     db_actions = db.add_subparsers(dest="action", required=True)
     boot = db_actions.add_parser("bootstrap", help="as an administrator: each service's role and schema")
     _admin_dsn(boot)
-    db_actions.add_parser("migrate", help="apply each service's migrations as its own role (<SERVICE>_DATABASE_DSN)")
+    db_actions.add_parser(
+        "migrate", help="apply each service's migrations as the schema's owner (<SERVICE>_MIGRATION_DSN)"
+    )
 
     send = commands.add_parser("send", help="send a command from a JSON file, filling in the envelope")
     send.add_argument("file", type=Path, help='{"type": ..., "key"?: ..., "data": {...}} or the data alone')
@@ -164,7 +166,7 @@ async def _topics_check(args: argparse.Namespace, bootstrap: str, options: dict[
 
 
 async def _db_bootstrap(args: argparse.Namespace, _: str, __: dict[str, Any]) -> int:
-    await database.bootstrap_all(args.admin_dsn)
+    await database.bootstrap_all(args.admin_dsn, production=OperatorSettings().environment == "production")
     print(f"roles and schemas ready: {', '.join(SERVICES)}")
     return 0
 

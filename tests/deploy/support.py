@@ -27,6 +27,8 @@ DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 K8S_DIR = ROOT / "deploy" / "k8s"
 CLI_SOURCES = ROOT / "shared" / "cli"
+# What `programme db bootstrap` and `db migrate` read per service, under the service's prefix.
+DATABASE_STEP_VARIABLES = ("DATABASE_DSN", "MIGRATION_DSN")
 
 # ${NAME}, ${NAME:-default} and ${NAME-default}, as compose interpolates them.
 _INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\}")

@@ -9,12 +9,22 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from shared import migrate
+from shared.cli.database import migrations_folder
 from shared.cli.topics import ensure_topics
 from shared.db import create_pool
 from shared.topic_config import TopicSettings
 from tests.support.processes import ServiceProcess, free_port
 
-SERVICE_MODULES = {"applications": "applications", "workshops": "workshops", "funding": "funding"}
+SERVICE_MODULES = {
+    "applications": "applications",
+    "workshops": "workshops",
+    "funding": "funding",
+    "probe": "tests.support.probe",
+}
+
+
+def owner_role(service: str) -> str:
+    return f"{service}_owner"
 
 
 def role_dsn(admin_dsn: str, role: str, password: str) -> str:
@@ -31,24 +41,41 @@ class System:
     processes: list[ServiceProcess] = field(default_factory=list)
 
     async def prepare(self, *, services: tuple[str, ...], extra_topics: tuple[str, ...] = ()) -> None:
+        """Topics, then each service's roles and schema, migrated as its owner: as `programme` would prepare them."""
         await ensure_topics(
             self.kafka_bootstrap, settings=TopicSettings(partitions=6, replication_factor=1), extra=extra_topics
         )
         admin = await asyncpg.connect(self.admin_dsn)
         try:
             for service in services:
-                await migrate.bootstrap(admin, service=service, password=service)
+                owner = owner_role(service)
+                await migrate.bootstrap(
+                    admin, schema=service, owner=owner, owner_password=owner, runtime=service, runtime_password=service
+                )
         finally:
             await admin.close()
+        for service in services:
+            await self.migrate(service, migrations=migrations_folder(SERVICE_MODULES[service]))
+
+    async def migrate(self, service: str, *, migrations: Path) -> None:
+        await migrate.migrate_service(
+            self.owner_dsn(service), service=service, runtime_role=service, migrations=migrations
+        )
 
     async def migrated_pool(self, service: str, *, migrations: Path, max_size: int) -> asyncpg.Pool:
-        """Connections as the service's own role, on its schema migrated as the service would migrate it."""
-        dsn = self.dsn(service)
-        await migrate.migrate_service(dsn, service=service, migrations=migrations)
-        return await create_pool(dsn, schema=service, service=f"{service}-test", min_size=2, max_size=max_size)
+        """Connections as the service's runtime role, on its schema migrated by its owner."""
+        await self.migrate(service, migrations=migrations)
+        return await create_pool(
+            self.dsn(service), schema=service, service=f"{service}-test", min_size=2, max_size=max_size
+        )
 
     def dsn(self, service: str) -> str:
+        """The service's runtime role: data rights on its own schema, no more."""
         return role_dsn(self.admin_dsn, service, service)
+
+    def owner_dsn(self, service: str) -> str:
+        """The owner of the service's schema: what migrations run as."""
+        return role_dsn(self.admin_dsn, owner_role(service), owner_role(service))
 
     def service_env(self, service: str) -> dict[str, str]:
         prefix = f"{service.upper()}_"
