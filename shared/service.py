@@ -20,7 +20,7 @@ from faststream.specification import AsyncAPI
 from shared import failpoints, migrate
 from shared.consumer import Consumer, Subscription
 from shared.contract.base import Event
-from shared.db import create_pool, is_transient
+from shared.db import Liveness, create_pool, is_transient
 from shared.http import health_routes
 from shared.kafka import make_broker, make_producer
 from shared.logging import configure_logging, get_logger
@@ -186,6 +186,7 @@ async def _start_runtime(runtime: Runtime, spec: ServiceSpec, tasks: list[asynci
         batch_size=settings.relay_batch_size,
         retention_hours=settings.outbox_retention_hours,
         on_health=lambda ok: setattr(runtime.health, "relay_ok", ok),
+        liveness=Liveness(settings.relay_lock_timeout_s, settings.relay_command_timeout_s),
     )
     tasks.append(asyncio.create_task(runtime.relay.run(), name=f"{spec.name}-relay"))
     tasks.extend(asyncio.create_task(job(runtime), name=f"{spec.name}-{job.__name__}") for job in spec.background)

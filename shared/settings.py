@@ -75,6 +75,15 @@ class ServiceSettings(BaseSettings):
     )
     relay_batch_size: int = Field(default=500, ge=1, description="outbox rows per publish")
     outbox_retention_hours: float = Field(default=168.0, gt=0, description="how long sent rows are kept")
+    relay_lock_timeout_s: float = Field(
+        default=5.0,
+        ge=2.0,
+        description="the server drops the relay lock of a replica that went silent (stopped, host gone) after this; "
+        "a standby then takes over (ADR 2)",
+    )
+    relay_command_timeout_s: float = Field(
+        default=10.0, gt=0, description="longest wait for one query on the relay's connection before it reconnects"
+    )
 
     http_host: str = Field(default="0.0.0.0", description="address the HTTP server binds")  # noqa: S104 - probes come from outside
     http_port: int = Field(default=8080, ge=1, le=65535, description="health, metrics and AsyncAPI")
@@ -108,6 +117,15 @@ class ServiceSettings(BaseSettings):
         prefix = self.model_config.get("env_prefix", "")
         if self.migrate_at_startup and self.migration_dsn is None:
             msg = f"{prefix}MIGRATE_AT_STARTUP needs {prefix}MIGRATION_DSN, the DSN of the schema's owner"
+            raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
+    def _relay_queries_more_often_than_its_lock_timeout(self) -> ServiceSettings:
+        # The server counts a relay that polls less often than its lock timeout as silent and drops its lock.
+        if self.relay_poll_interval_s * 2 > self.relay_lock_timeout_s:
+            prefix = self.model_config.get("env_prefix", "")
+            msg = f"{prefix}RELAY_POLL_INTERVAL_S must be at most half of {prefix}RELAY_LOCK_TIMEOUT_S"
             raise ValueError(msg)
         return self
 

@@ -59,6 +59,11 @@ def test_migrating_at_startup_needs_the_owners_dsn() -> None:
         ExampleSettings(migrate_at_startup=True)
 
 
+def test_the_relay_must_poll_well_within_its_lock_timeout() -> None:
+    with pytest.raises(ValidationError, match="EXAMPLE_RELAY_POLL_INTERVAL_S must be at most half"):
+        ExampleSettings(relay_poll_interval_s=3.0, relay_lock_timeout_s=5.0)
+
+
 def test_the_cli_refuses_kafka_without_tls_in_production(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
