@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +54,16 @@ class TopicState:
         ]
 
 
+@contextlib.asynccontextmanager
+async def _admin(bootstrap: str, options: dict[str, object] | None) -> AsyncIterator[AIOKafkaAdminClient]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(options or {}))
+    await admin.start()
+    try:
+        yield admin
+    finally:
+        await admin.close()
+
+
 async def ensure_topics(
     bootstrap: str,
     *,
@@ -60,9 +72,7 @@ async def ensure_topics(
     options: dict[str, object] | None = None,
 ) -> list[str]:
     """Create every contract topic that is missing; return the ones created. Existing topics are left as they are."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(options or {}))
-    await admin.start()
-    try:
+    async with _admin(bootstrap, options) as admin:
         existing = set(await admin.list_topics())
         wanted = [topic for topic in (*contract_topics(), *extra) if topic not in existing]
         if wanted:
@@ -79,8 +89,6 @@ async def ensure_topics(
             )
             _raise_on_errors(response.to_object()["topic_errors"])
         return wanted
-    finally:
-        await admin.close()
 
 
 def _raise_on_errors(errors: list[dict[str, object]]) -> None:
@@ -100,12 +108,8 @@ async def describe_topics(
     topics: tuple[str, ...] | None = None,
 ) -> list[TopicState]:
     """Each topic (default: the contract's) with its partitions, replicas and configs; missing ones too."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(options or {}))
-    await admin.start()
-    try:
+    async with _admin(bootstrap, options) as admin:
         return await _describe(admin, settings, topics or contract_topics())
-    finally:
-        await admin.close()
 
 
 async def align_topics(
@@ -118,9 +122,7 @@ async def align_topics(
 
     Partitions and replicas are not changed: more partitions move keys, fewer are impossible.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(options or {}))
-    await admin.start()
-    try:
+    async with _admin(bootstrap, options) as admin:
         differing = [
             state
             for state in await _describe(admin, settings, topics or contract_topics())
@@ -139,8 +141,6 @@ async def align_topics(
                         msg = f"topic {resource['resource_name']} was not changed: {reason}"
                         raise RuntimeError(msg)
         return [state.name for state in differing]
-    finally:
-        await admin.close()
 
 
 async def _describe(admin: AIOKafkaAdminClient, settings: TopicSettings, topics: tuple[str, ...]) -> list[TopicState]:
@@ -186,14 +186,10 @@ async def topic_partitions(
     bootstrap: str, topics: list[str], options: dict[str, object] | None = None
 ) -> list[TopicPartition]:
     """Every partition of the topics that exist, asked of the cluster (a fresh consumer knows none yet)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(options or {}))
-    await admin.start()
-    try:
+    async with _admin(bootstrap, options) as admin:
         return [
             TopicPartition(description["topic"], partition["partition"])
             for description in await admin.describe_topics(topics)
             if description.get("error_code", 0) == 0
             for partition in description["partitions"]
         ]
-    finally:
-        await admin.close()
