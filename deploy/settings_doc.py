@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings
 from deploy import generated
 from shared.cli.main import OperatorSettings
 from shared.settings import ServiceSettings
+from shared.topic_config import TopicSettings
 from shared.topics import SERVICES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,7 +27,6 @@ COMMON_PREFIX = "<SVC>_"
 
 # What the operator CLI reads besides its settings class (argparse defaults taken from the environment).
 CLI_VARIABLES_OUTSIDE_SETTINGS = {
-    "PROGRAMME_TOPIC_PARTITIONS": ("6", "partitions of the topics `programme topics create` makes"),
     "KAFKA_BOOTSTRAP_SERVERS": ("unset", "the broker, when `PROGRAMME_KAFKA_BOOTSTRAP_SERVERS` is not set"),
 }
 # The operator CLI uses only these of the settings it shares with the services.
@@ -165,6 +165,8 @@ def render() -> str:
             ),
         ]
     )
+    lines += ["", "## Topics (`PROGRAMME_TOPIC_*`, read by `programme topics create|check`)", ""]
+    lines += _table(_own_rows(TopicSettings, list(TopicSettings.model_fields)))
     return "\n".join(lines) + "\n"
 
 

@@ -4,13 +4,16 @@ Order: (a) both ``KAFKA_BOOTSTRAP_SERVERS`` and ``PROGRAMME_ADMIN_DSN`` set: use
 are; (b) a Docker engine answers: start containers with testcontainers; (c) otherwise start
 Kafka from Apache's jars and Debian's PostgreSQL with ``deploy.local.kafka`` and
 ``deploy.local.postgres``. Whatever this module started, :meth:`Infrastructure.close` stops,
-and nothing else.
+and nothing else. ``Infrastructure.database`` stops and starts the database for outage tests in
+(b) and (c); in (a) it is None, and :data:`CANNOT_STOP_GIVEN_DATABASE` says why.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -28,12 +31,29 @@ POSTGRES_IMAGE = os.environ.get("PROGRAMME_POSTGRES_IMAGE", "postgres:15")
 
 
 @dataclass(frozen=True)
+class DatabaseControl:
+    """Stopping and starting again the PostgreSQL server of this run, for tests of an outage."""
+
+    stop: Callable[[], object]
+    start: Callable[[], object]
+
+
+# Why a run given its endpoints cannot stop the database: it is someone else's server.
+CANNOT_STOP_GIVEN_DATABASE = (
+    f"the database came from {DSN_ENV} and {KAFKA_ENV}: this run did not start it and cannot stop it; "
+    "unset them to let the tests start their own (locally or with testcontainers)"
+)
+
+
+@dataclass(frozen=True)
 class Infrastructure:
     """Where tests reach Kafka and PostgreSQL, and how to give back what was started."""
 
     kafka_bootstrap: str
     admin_dsn: str
     origin: Origin
+    # None when the database is not this run's to stop (endpoints from the environment).
+    database: DatabaseControl | None = None
     # Mutable on purpose inside the frozen object: close() empties it, so a second close is a no-op.
     _stoppers: list[Callable[[], object]] = field(default_factory=list, repr=False, compare=False)
 
@@ -92,13 +112,18 @@ def _start_containers() -> Infrastructure:
 
     stoppers: list[Callable[[], object]] = []
     try:
-        postgres: Any = PostgresContainer(
-            POSTGRES_IMAGE,
-            username=local_postgres.PG_SUPERUSER,
-            password=local_postgres.PG_PASSWORD,
-            dbname=local_postgres.PG_DATABASE,
-            driver=None,
-        ).with_command("postgres -c max_connections=300")
+        postgres: Any = (
+            PostgresContainer(
+                POSTGRES_IMAGE,
+                username=local_postgres.PG_SUPERUSER,
+                password=local_postgres.PG_PASSWORD,
+                dbname=local_postgres.PG_DATABASE,
+                driver=None,
+            )
+            .with_command("postgres -c max_connections=300")
+            # A fixed host port: a container stopped and started again keeps it, so DSNs stay valid.
+            .with_bind_ports(5432, _free_host_port())
+        )
         postgres.start()
         stoppers.append(postgres.stop)
         kafka: Any = KafkaContainer(KAFKA_IMAGE).with_kraft()
@@ -110,6 +135,7 @@ def _start_containers() -> Infrastructure:
             str(kafka.get_bootstrap_server()),
             str(postgres.get_connection_url(driver=None)),
             "testcontainers",
+            DatabaseControl(stop=postgres.get_wrapped_container().stop, start=lambda: _start_container(postgres)),
             stoppers,
         )
     except BaseException:
@@ -140,7 +166,30 @@ def _start_local() -> Infrastructure:
     except BaseException:
         _stop_quietly(stoppers)
         raise
-    return Infrastructure(kafka.address, postgres.address, "local", stoppers)
+    control = DatabaseControl(stop=local_postgres.stop_postgres, start=local_postgres.start_postgres)
+    return Infrastructure(kafka.address, postgres.address, "local", control, stoppers)
+
+
+def _free_host_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _start_container(postgres: Any, timeout_s: float = 60.0) -> None:
+    """Start the stopped container again and wait until its server accepts connections."""
+    postgres.get_wrapped_container().start()
+    deadline = time.monotonic() + timeout_s
+    while (
+        postgres.get_wrapped_container()
+        .exec_run(["pg_isready", "-h", "127.0.0.1", "-U", local_postgres.PG_SUPERUSER])
+        .exit_code
+    ):
+        if time.monotonic() > deadline:
+            msg = f"the PostgreSQL container did not accept connections within {timeout_s:.0f}s of its start"
+            raise TimeoutError(msg)
+        time.sleep(0.5)
 
 
 def _stop_quietly(stoppers: list[Callable[[], object]]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -13,8 +14,27 @@ from devkit.processes import ServiceProcess, free_port
 from shared import migrate
 from shared.cli.topics import ensure_topics
 from shared.db import create_pool
+from shared.topic_config import TopicSettings
 
-SERVICE_MODULES = {"applications": "applications", "workshops": "workshops", "funding": "funding"}
+SERVICE_MODULES = {
+    "applications": "applications",
+    "workshops": "workshops",
+    "funding": "funding",
+    "probe": "tests.probe",  # the foundation tests' minimal service, named, not imported
+}
+
+
+def migrations_of(module: str) -> Path:
+    """A service package's migrations folder, found without importing the package."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        msg = f"the {module} package is not installed"
+        raise LookupError(msg)
+    return Path(next(iter(spec.submodule_search_locations))) / "migrations"
+
+
+def owner_role(service: str) -> str:
+    return f"{service}_owner"
 
 
 def role_dsn(admin_dsn: str, role: str, password: str) -> str:
@@ -41,30 +61,53 @@ class System:
     async def prepare(
         self, *, services: tuple[str, ...], extra_topics: tuple[str, ...] = (), partitions: int = 6
     ) -> list[str]:
-        """Every contract topic (and `extra_topics`), each service's role and schema; returns the topics created."""
-        created = await ensure_topics(self.kafka_bootstrap, partitions=partitions, replication=1, extra=extra_topics)
+        """Topics, then each service's roles and schema, migrated as its owner, as `programme` would prepare them.
+
+        Returns the topics created.
+        """
+        created = await ensure_topics(
+            self.kafka_bootstrap,
+            settings=TopicSettings(partitions=partitions, replication_factor=1),
+            extra=extra_topics,
+        )
         admin = await asyncpg.connect(self.admin_dsn)
         try:
             for service in services:
-                password = urlsplit(self.dsn(service)).password or ""
-                await migrate.bootstrap(admin, service=service, password=password)
+                owner = owner_role(service)
+                await migrate.bootstrap(
+                    admin,
+                    schema=service,
+                    owner=owner,
+                    owner_password=owner,
+                    runtime=service,
+                    runtime_password=urlsplit(self.dsn(service)).password or service,
+                )
         finally:
             await admin.close()
+        for service in services:
+            await self.migrate(service, migrations=migrations_of(SERVICE_MODULES[service]))
         return created
 
     async def migrate(self, service: str, *, migrations: Path) -> list[migrate.Migration]:
-        """The service's schema migrated as the service itself would migrate it; returns the migrations applied."""
-        return await migrate.migrate_service(self.dsn(service), service=service, migrations=migrations)
+        """The service's schema migrated by its owner; returns the migrations applied."""
+        return await migrate.migrate_service(
+            self.owner_dsn(service), service=service, runtime_role=service, migrations=migrations
+        )
 
     async def migrated_pool(self, service: str, *, migrations: Path, max_size: int) -> asyncpg.Pool:
-        """Connections as the service's own role, on its schema migrated as the service would migrate it."""
+        """Connections as the service's runtime role, on its schema migrated by its owner."""
         await self.migrate(service, migrations=migrations)
         return await create_pool(
             self.dsn(service), schema=service, service=f"{service}-test", min_size=2, max_size=max_size
         )
 
     def dsn(self, service: str) -> str:
+        """The service's runtime role: data rights on its own schema, no more."""
         return self.dsns.get(service) or role_dsn(self.admin_dsn, service, service)
+
+    def owner_dsn(self, service: str) -> str:
+        """The owner of the service's schema: what migrations run as."""
+        return role_dsn(self.admin_dsn, owner_role(service), owner_role(service))
 
     def service_env(self, service: str) -> dict[str, str]:
         """The settings a service runs with here: this system's endpoints, loopback only, a quick relay."""

@@ -11,7 +11,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from shared import failpoints, outbox
-from shared.db import connect, is_transient
+from shared.db import Liveness, connect, is_transient
 from shared.logging import get_logger
 from shared.metrics import ServiceMetrics
 from shared.retry import Backoff
@@ -20,6 +20,13 @@ log = get_logger(__name__)
 
 _PRUNE_EVERY_S = 600.0
 _BACKLOG_EVERY_S = 1.0
+_STANDBY_RETRY_S = 1.0
+# What the server will do with this session if this process goes silent, as the server has it.
+_SESSION_LIVENESS = """SELECT current_setting('idle_session_timeout') AS idle_session_timeout,
+                              current_setting('tcp_keepalives_idle') AS tcp_keepalives_idle,
+                              current_setting('tcp_keepalives_interval') AS tcp_keepalives_interval,
+                              current_setting('tcp_keepalives_count') AS tcp_keepalives_count,
+                              current_setting('tcp_user_timeout') AS tcp_user_timeout"""
 
 
 class Relay:
@@ -41,6 +48,7 @@ class Relay:
         batch_size: int,
         retention_hours: float,
         on_health: Callable[[bool], None],
+        liveness: Liveness,
     ) -> None:
         self._service = service
         self._dsn = dsn
@@ -51,6 +59,7 @@ class Relay:
         self._batch_size = batch_size
         self._retention_hours = retention_hours
         self._on_health = on_health
+        self._liveness = liveness
         self._wake = asyncio.Event()
         self._last_prune = 0.0
         self._last_backlog = 0.0
@@ -66,7 +75,11 @@ class Relay:
                 # A sent mark lost in a crash only means the row is published again under the same
                 # ce_id, which consumers absorb: no fsync per batch for it (ADR 3).
                 conn = await connect(
-                    self._dsn, schema=self._schema, service=f"{self._service}-relay", durable_commits=False
+                    self._dsn,
+                    schema=self._schema,
+                    service=f"{self._service}-relay",
+                    durable_commits=False,
+                    liveness=self._liveness,
                 )
             except Exception as error:
                 if not is_transient(error):
@@ -89,12 +102,15 @@ class Relay:
                     await asyncio.wait_for(conn.close(), 2)
 
     async def _lead(self, conn: asyncpg.Connection) -> None:
+        # The lock lives as long as this connection's session: the server ends the session of a
+        # holder that went silent (Liveness), and a standby, asking every second, takes over (ADR 2).
         lock_key = f"outbox-relay:{self._schema}"
         while not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", lock_key):
             self._metrics.relay_active.labels(self._service).set(0)
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(_STANDBY_RETRY_S)
         self._metrics.relay_active.labels(self._service).set(1)
-        log.info("relay.active")
+        session = await conn.fetchrow(_SESSION_LIVENESS)
+        log.info("relay.active", **dict(session or {}))
         while True:
             sent = await self.publish_pending(conn)
             self._on_health(True)

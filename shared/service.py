@@ -18,7 +18,7 @@ from faststream.specification import AsyncAPI
 
 from shared import failpoints, migrate, outbox, scheduler
 from shared.consumer import Consumer, Subscription
-from shared.db import create_pool, is_transient
+from shared.db import Liveness, create_pool, is_transient
 from shared.descriptor import Descriptor
 from shared.http import health_routes
 from shared.kafka import make_broker, make_producer
@@ -155,7 +155,7 @@ async def _start_runtime(runtime: Runtime, spec: ServiceSpec, tasks: list[asynci
     backoff = Backoff(max_s=settings.retry_backoff_max_s)
     while True:  # the database may still be starting: wait for it rather than crash-loop
         try:
-            await migrate.migrate_service(dsn, service=spec.name, schema=schema, migrations=spec.service.migrations)
+            await migrate.at_startup(settings, service=spec.name, schema=schema, migrations=spec.service.migrations)
             runtime.pool_or_none = await create_pool(
                 dsn,
                 schema=schema,
@@ -189,6 +189,7 @@ async def _start_runtime(runtime: Runtime, spec: ServiceSpec, tasks: list[asynci
         batch_size=settings.relay_batch_size,
         retention_hours=settings.outbox_retention_hours,
         on_health=lambda ok: setattr(runtime.health, "relay_ok", ok),
+        liveness=Liveness(settings.relay_lock_timeout_s, settings.relay_command_timeout_s),
     )
     tasks.append(asyncio.create_task(runtime.relay.run(), name=f"{spec.name}-relay"))
     tasks.extend(asyncio.create_task(scheduler.run(runtime, job), name=f"{spec.name}-{job.name}") for job in spec.jobs)

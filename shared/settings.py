@@ -12,11 +12,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.contract.reference import CLUSTERS
 
-# Passwords anyone can read: Postgres' own default and the database's name. They, and the password
-# of a settings class's own default DSN (its local-development one), are refused when ENVIRONMENT is
-# production, so a deployment that forgets to set a secret fails at start-up instead of running
-# with a published password.
+# Passwords anyone can read: Postgres' own default and the database's name. They, a password equal
+# to its role's name (every local-development role's), and the password of a settings class's own
+# default DSN are refused when ENVIRONMENT is production, so a deployment that forgets to set a
+# secret fails at start-up instead of running with a published password.
 _PUBLISHED_PASSWORDS = frozenset({"postgres", "programme"})
+PRODUCTION_KAFKA_PROTOCOLS = frozenset({"SSL", "SASL_SSL"})
 
 
 class ServiceSettings(BaseSettings):
@@ -34,6 +35,15 @@ class ServiceSettings(BaseSettings):
     database_schema: str = Field(default="", description="defaults to the service name")
     database_pool_min: int = Field(default=2, ge=1, description="connections kept open")
     database_pool_max: int = Field(default=10, ge=1, description="connections at most")
+    migrate_at_startup: bool = Field(
+        default=False,
+        description="apply migrations at start-up as the schema's owner (MIGRATION_DSN); "
+        "otherwise only check the schema's version and refuse to start on one older or newer than the code",
+    )
+    migration_dsn: SecretStr | None = Field(
+        default=None,
+        description="Postgres DSN of the schema's owner (the migration role); only with MIGRATE_AT_STARTUP",
+    )
 
     clusters: tuple[str, ...] = Field(
         default=CLUSTERS, min_length=1, description="the programme's cluster ids (JSON list): reference data"
@@ -70,6 +80,15 @@ class ServiceSettings(BaseSettings):
     )
     relay_batch_size: int = Field(default=500, ge=1, description="outbox rows per publish")
     outbox_retention_hours: float = Field(default=168.0, gt=0, description="how long sent rows are kept")
+    relay_lock_timeout_s: float = Field(
+        default=5.0,
+        ge=2.0,
+        description="the server drops the relay lock of a replica that went silent (stopped, host gone) after this; "
+        "a standby then takes over (ADR 2)",
+    )
+    relay_command_timeout_s: float = Field(
+        default=10.0, gt=0, description="longest wait for one query on the relay's connection before it reconnects"
+    )
 
     http_host: str = Field(default="0.0.0.0", description="address the HTTP server binds")  # noqa: S104 - probes come from outside
     http_port: int = Field(default=8080, ge=1, le=65535, description="health, metrics and AsyncAPI")
@@ -88,14 +107,31 @@ class ServiceSettings(BaseSettings):
     def _refuse_local_secrets_in_production(self) -> ServiceSettings:
         if self.environment != "production":
             return self
-        password = _dsn_password(self.database_dsn.get_secret_value())
-        if password is None or password in _PUBLISHED_PASSWORDS or password == self._local_password():
-            prefix = self.model_config.get("env_prefix", "")
-            msg = f"{prefix}DATABASE_DSN carries no password or a local-development one; set a real secret"
+        prefix = self.model_config.get("env_prefix", "")
+        local = self._local_password()
+        refuse_local_password(self.database_dsn.get_secret_value(), f"{prefix}DATABASE_DSN", local=local)
+        if self.migration_dsn is not None:
+            refuse_local_password(self.migration_dsn.get_secret_value(), f"{prefix}MIGRATION_DSN", local=local)
+        if self.kafka_security_protocol not in PRODUCTION_KAFKA_PROTOCOLS:
+            # SASL_PLAINTEXT sends every record, and SCRAM's exchange, readable to anyone on the path.
+            msg = f"{prefix}KAFKA_SECURITY_PROTOCOL is {self.kafka_security_protocol}; production needs SSL or SASL_SSL"
             raise ValueError(msg)
-        if self.kafka_security_protocol == "PLAINTEXT":
+        return self
+
+    @model_validator(mode="after")
+    def _migrate_only_with_the_owner(self) -> ServiceSettings:
+        prefix = self.model_config.get("env_prefix", "")
+        if self.migrate_at_startup and self.migration_dsn is None:
+            msg = f"{prefix}MIGRATE_AT_STARTUP needs {prefix}MIGRATION_DSN, the DSN of the schema's owner"
+            raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
+    def _relay_queries_more_often_than_its_lock_timeout(self) -> ServiceSettings:
+        # The server counts a relay that polls less often than its lock timeout as silent and drops its lock.
+        if self.relay_poll_interval_s * 2 > self.relay_lock_timeout_s:
             prefix = self.model_config.get("env_prefix", "")
-            msg = f"{prefix}KAFKA_SECURITY_PROTOCOL is PLAINTEXT; production needs SSL or SASL_SSL"
+            msg = f"{prefix}RELAY_POLL_INTERVAL_S must be at most half of {prefix}RELAY_LOCK_TIMEOUT_S"
             raise ValueError(msg)
         return self
 
@@ -107,6 +143,10 @@ class ServiceSettings(BaseSettings):
 
     def schema_name(self, service: str) -> str:
         return self.database_schema or service
+
+    def database_role(self) -> str:
+        """The runtime role: the user of DATABASE_DSN."""
+        return dsn_user(self.database_dsn.get_secret_value())
 
     def group_id(self, service: str) -> str:
         return self.kafka_group_id or service
@@ -140,6 +180,23 @@ class ServiceSettings(BaseSettings):
         if self.kafka_ssl_certfile:
             context.load_cert_chain(self.kafka_ssl_certfile, self.kafka_ssl_keyfile)
         return context
+
+
+def dsn_user(dsn: str) -> str:
+    user = urlsplit(dsn).username
+    if not user:
+        msg = "a Postgres DSN names its role: postgresql://<role>:<password>@<host>:<port>/<database>"
+        raise ValueError(msg)
+    return user
+
+
+def refuse_local_password(dsn: str, variable: str, *, local: str | None = None) -> None:
+    """Raise unless the DSN carries a password that is neither published nor a local-development one."""
+    parts = urlsplit(dsn)
+    password = parts.password
+    if not password or password in _PUBLISHED_PASSWORDS or password in {parts.username, local}:
+        msg = f"{variable} carries no password or a local-development one; set a real secret"
+        raise ValueError(msg)
 
 
 def _dsn_password(dsn: str) -> str | None:

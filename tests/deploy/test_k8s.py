@@ -13,9 +13,11 @@ import yaml
 from pydantic import ValidationError
 
 from deploy.local.services import PORTS
+from programme import main
 from shared.cli.main import build_parser
 from shared.topics import SERVICES
 from tests.deploy.support import (
+    DATABASE_STEP_VARIABLES,
     K8S_DIR,
     by_kind,
     cli_env_names,
@@ -125,6 +127,9 @@ def test_deployment_sets_only_variables_its_settings_read(documents: list[dict[s
     assert {f"{prefix}DATABASE_DSN", f"{prefix}KAFKA_BOOTSTRAP_SERVERS"} <= set(env)
     assert env[f"{prefix}ENVIRONMENT"] == "production"
     assert env[f"{prefix}KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    # The service connects as its runtime role only: the owner's DSN stays with the init Job.
+    assert f"{prefix}MIGRATION_DSN" not in env
+    assert f"{prefix}MIGRATE_AT_STARTUP" not in env
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -231,10 +236,26 @@ def test_init_job_creates_topics_then_bootstraps_then_migrates(documents: list[d
     for step in steps:
         build_parser().parse_args(step[1:])
     env = container_env(container, documents)
-    service_dsns = {f"{env_prefix(service_settings()[s])}DATABASE_DSN" for s in SERVICES}
+    service_dsns = {
+        f"{env_prefix(service_settings()[s])}{variable}" for s in SERVICES for variable in DATABASE_STEP_VARIABLES
+    }
     assert service_dsns <= set(env)
     unknown = set(env) - cli_env_names() - service_dsns
     assert not unknown, f"init: {sorted(unknown)} are read by neither the CLI nor its database steps"
+    assert env["PROGRAMME_ENVIRONMENT"] == "production"
+
+
+def test_bootstrap_refuses_the_secret_template_placeholders(
+    documents: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    container = by_kind(documents, "Job")["programme-init"]["spec"]["template"]["spec"]["containers"][0]
+    for name, value in container_env(container, documents).items():
+        monkeypatch.setenv(name, value)
+    # A real admin secret, and no CA file (the Secret's mount is not here): only the services' placeholders remain.
+    monkeypatch.setenv("PROGRAMME_ADMIN_DSN", "postgresql://postgres:a-real-secret@127.0.0.1:1/programme")
+    monkeypatch.delenv("PROGRAMME_KAFKA_SSL_CAFILE")
+    assert main(["db", "bootstrap"]) != 0
+    assert "_DSN carries no password or a local-development one" in capsys.readouterr().err
 
 
 def test_secrets_are_placeholders_only(documents: list[dict[str, Any]]) -> None:

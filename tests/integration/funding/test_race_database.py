@@ -230,11 +230,22 @@ async def test_first_allocations_of_a_year_racing_all_count_and_each_reports_the
     assert totals.total == sum(amounts)
 
 
-async def test_the_ledger_is_append_only(pool: asyncpg.Pool, admin_db: asyncpg.Pool) -> None:
+async def test_the_ledger_is_append_only(pool: asyncpg.Pool, admin_db: asyncpg.Pool, system: System) -> None:
     year = await fresh_years(admin_db)
     await give_budget(pool, year, 1_000)
+    rewrites = (
+        "UPDATE ledger SET amount_nok = 2000 WHERE programme_year = $1",
+        "DELETE FROM ledger WHERE programme_year = $1",
+    )
+    # The service's role may only add and read entries; the trigger stops even the schema's owner.
     async with pool.acquire() as conn:
-        with pytest.raises(asyncpg.RaiseError, match="append-only"):
-            await conn.execute("UPDATE ledger SET amount_nok = 2000 WHERE programme_year = $1", year)
-        with pytest.raises(asyncpg.RaiseError, match="append-only"):
-            await conn.execute("DELETE FROM ledger WHERE programme_year = $1", year)
+        for rewrite in rewrites:
+            with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied for table ledger"):
+                await conn.execute(rewrite, year)
+    owner = await asyncpg.connect(system.owner_dsn("funding"), server_settings={"search_path": "funding"})
+    try:
+        for rewrite in rewrites:
+            with pytest.raises(asyncpg.RaiseError, match="append-only"):
+                await owner.execute(rewrite, year)
+    finally:
+        await owner.close()
