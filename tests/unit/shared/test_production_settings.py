@@ -37,7 +37,9 @@ def test_production_accepts_kafka_over_tls(protocol: str) -> None:
 
 
 def test_local_development_accepts_plaintext_kafka() -> None:
-    assert ExampleSettings(kafka_security_protocol="SASL_PLAINTEXT", database_dsn=SecretStr(REAL)).environment == "local"
+    assert (
+        ExampleSettings(kafka_security_protocol="SASL_PLAINTEXT", database_dsn=SecretStr(REAL)).environment == "local"
+    )
 
 
 @pytest.mark.parametrize(
