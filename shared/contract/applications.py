@@ -285,6 +285,24 @@ class ApplicationWithdrawn(Event):
     status_before: Status
 
 
+class IndicatorResult(Part):
+    """One indicator of the application's `what`: the target it set and what the project achieved."""
+
+    indicator: LongText
+    target: LongText
+    achieved: LongText
+
+
+class FinalReportAccepted(Event):
+    """Staff accepted the project's final report: the funding case may take its final payment."""
+
+    ce_type: ClassVar[str] = "applications.FinalReportAccepted.v1"
+    key_template: ClassVar[str] = "{application_id}"
+
+    application_id: UUID
+    results: list[IndicatorResult]
+
+
 COMMANDS: tuple[type[Command], ...] = (
     SubmitApplication,
     AmendApplication,
@@ -301,6 +319,7 @@ PUBLISHED: tuple[type[Event], ...] = (
     ApplicationApproved,
     ApplicationDeclined,
     ApplicationWithdrawn,
+    FinalReportAccepted,
 )
 
 # notifications

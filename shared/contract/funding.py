@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import Field, StrictInt
 
-from shared.contract.base import NOK, Command, Event, Template
+from shared.contract.base import NOK, AwareDatetime, Command, Event, Template
 from shared.contract.reference import CASE_HANDLERS, PROGRAMME_OFFICE
 
 # A programme year on the wire: a calendar year. The range only keeps absurd values out of the
@@ -100,13 +100,39 @@ class FundingDeclined(Event):
 
 
 class FundingCaseClosed(Event):
-    """An open case was closed without a decision because the application was withdrawn."""
+    """A case was closed: withdrawn before a decision, or completed by its final payment."""
 
     ce_type: ClassVar[str] = "funding.FundingCaseClosed.v1"
     key_template: ClassVar[str] = "{application_id}"
 
     application_id: UUID
-    reason: Literal["application_withdrawn"] = "application_withdrawn"
+    reason: Literal["application_withdrawn", "completed"] = Field(
+        default="application_withdrawn",
+        description="application_withdrawn: closed without a decision; completed: the final payment was made",
+    )
+
+
+class GrantAccepted(Event):
+    """The company accepted its grant within the acceptance period: the project may start."""
+
+    ce_type: ClassVar[str] = "funding.GrantAccepted.v1"
+    key_template: ClassVar[str] = "{application_id}"
+
+    application_id: UUID
+    amount_nok: NOK
+    programme_year: int
+    accepted_at: AwareDatetime
+
+
+class GrantLapsed(Event):
+    """A grant was not accepted by its deadline; its whole amount went back to the year's budget."""
+
+    ce_type: ClassVar[str] = "funding.GrantLapsed.v1"
+    key_template: ClassVar[str] = "{application_id}"
+
+    application_id: UUID
+    amount_nok: NOK
+    programme_year: int
 
 
 class FundingReleased(Event):
@@ -143,6 +169,8 @@ PUBLISHED: tuple[type[Event], ...] = (
     FundingCaseClosed,
     FundingReleased,
     BudgetThresholdCrossed,
+    GrantAccepted,
+    GrantLapsed,
 )
 
 # notifications

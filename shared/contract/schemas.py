@@ -61,6 +61,13 @@ def load(folder: Path) -> dict[str, dict[str, Any]]:
     return {path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))}
 
 
+# Values an event field may gain over its release because the contract itself announces them
+# (contract.md, "Follow-up of a grant"): readers are told to expect them. Nothing else widens.
+ANNOUNCED_VALUES: dict[tuple[str, str], frozenset[str]] = {
+    ("funding.FundingCaseClosed.v1", "reason"): frozenset({"completed"}),
+}
+
+
 def incompatibilities(released: dict[str, Any], current: dict[str, Any] | None) -> list[str]:
     """What in `current` breaks a system written against `released`.
 
@@ -78,7 +85,7 @@ def incompatibilities(released: dict[str, Any], current: dict[str, Any] | None) 
     for name, old in old_props.items():
         if name not in new_props:
             problems.append(f"{ce_type}: field {name!r} removed")
-        elif _shape(old, released) != _shape(new_props[name], current):
+        elif _shape(old, released) != _shape(_without_announced(ce_type, name, new_props[name]), current):
             problems.append(f"{ce_type}: field {name!r} changed type")
     old_required, new_required = set(released.get("required", [])), set(current.get("required", []))
     if command:
@@ -88,6 +95,16 @@ def incompatibilities(released: dict[str, Any], current: dict[str, Any] | None) 
             f"{ce_type}: field {name!r} is no longer always present" for name in sorted(old_required - new_required)
         ]
     return problems
+
+
+def _without_announced(ce_type: str, name: str, prop: dict[str, Any]) -> dict[str, Any]:
+    """The property as the release knew it: the contract's announced values taken out of its enum."""
+    announced = ANNOUNCED_VALUES.get((ce_type, name))
+    if not announced or "enum" not in prop:
+        return prop
+    kept = [value for value in prop["enum"] if value not in announced]
+    narrowed = {key: value for key, value in prop.items() if key != "enum"}
+    return {**narrowed, "const": kept[0]} if len(kept) == 1 else {**narrowed, "enum": kept}
 
 
 def _shape(prop: dict[str, Any], root: dict[str, Any]) -> Any:

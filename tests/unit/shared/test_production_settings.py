@@ -59,12 +59,12 @@ def test_production_refuses_local_development_passwords(variable: str, dsn: str)
 
 def test_migrating_at_startup_needs_the_owners_dsn() -> None:
     with pytest.raises(ValidationError, match="EXAMPLE_MIGRATE_AT_STARTUP needs EXAMPLE_MIGRATION_DSN"):
-        ExampleSettings(migrate_at_startup=True)
+        ExampleSettings(migrate_at_startup=True, database_dsn=SecretStr(REAL))
 
 
 def test_the_relay_must_poll_well_within_its_lock_timeout() -> None:
     with pytest.raises(ValidationError, match="EXAMPLE_RELAY_POLL_INTERVAL_S must be at most half"):
-        ExampleSettings(relay_poll_interval_s=3.0, relay_lock_timeout_s=5.0)
+        ExampleSettings(relay_poll_interval_s=3.0, relay_lock_timeout_s=5.0, database_dsn=SecretStr(REAL))
 
 
 def test_the_cli_refuses_kafka_without_tls_in_production(
