@@ -7,6 +7,7 @@ events topic, as funding would.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import asyncpg
 
@@ -29,9 +30,9 @@ REJECTED = "applications.CommandRejected.v1"
 STOPS = "unplanned stops per month"
 
 
-async def approved_application(portal: Portal) -> str:
+async def approved_application(portal: Portal, **changes: Any) -> str:
     """A new application taken through readiness to approval by a grant."""
-    data = submission(how=PLAN)
+    data = submission(how=PLAN, **changes)
     app: str = data["application_id"]
     await portal.answer(await portal.submit(data))
     await portal.attend(data["applicant"]["organisation_number"])
@@ -42,8 +43,8 @@ async def approved_application(portal: Portal) -> str:
     return app
 
 
-async def running_project(portal: Portal) -> str:
-    app = await approved_application(portal)
+async def running_project(portal: Portal, **changes: Any) -> str:
+    app = await approved_application(portal, **changes)
     await portal.accept_grant(app)
     await portal.wait_event(app, STARTED)
     return app
