@@ -215,7 +215,7 @@ class Result(Part):
 
 
 class SubmitProgressReport(Command):
-    """A running project reports its progress up to a date (key `application_id`; the report's own id is `report_id`)."""
+    """A running project's progress up to a date (key `application_id`; the report's own id is `report_id`)."""
 
     ce_type: ClassVar[str] = "applications.SubmitProgressReport.v1"
     key_template: ClassVar[str] = "{application_id}"
@@ -224,7 +224,7 @@ class SubmitProgressReport(Command):
     application_id: UUID
     period_to: StrictDate = Field(description="the last day the report covers")
     summary: LongText
-    indicators: Annotated[list[IndicatorValue], Field(max_length=1_000)] = []
+    indicators: list[IndicatorValue] = Field(default_factory=list, max_length=1_000)
 
 
 class SubmitFinalReport(Command):
@@ -235,7 +235,7 @@ class SubmitFinalReport(Command):
 
     application_id: UUID
     summary: LongText
-    results: Annotated[list[Result], Field(max_length=1_000)] = []
+    results: list[Result] = Field(default_factory=list, max_length=1_000)
     effects: LongText
 
 
