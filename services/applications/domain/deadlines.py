@@ -4,6 +4,8 @@ Both are planned when the project starts (`project.plan`) and settled by the sch
 time comes. What to do is decided then, on the application as it stands: a project no longer
 running, or with a final report waiting for review or accepted, needs neither message, and the
 plan is settled without one. A returned report is owed again, so it counts as none submitted.
+The due time itself cannot move while the project runs: the period it derives from is locked
+against amendment from readiness for decision on (`lifecycle.amend`, `application_locked`).
 """
 
 from __future__ import annotations
