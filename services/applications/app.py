@@ -5,7 +5,7 @@ from __future__ import annotations
 from faststream.asgi import AsgiFastStream
 
 from applications import SERVICE
-from applications.handlers import subscriptions
+from applications.handlers import jobs, subscriptions
 from applications.settings import ApplicationsSettings
 from applications.usecases import UseCases
 from shared.service import ServiceSpec, build_app
@@ -13,4 +13,5 @@ from shared.service import ServiceSpec, build_app
 
 def create_app(settings: ApplicationsSettings | None = None) -> AsgiFastStream:
     settings = settings or ApplicationsSettings()
-    return build_app(ServiceSpec(SERVICE, settings, subscriptions(UseCases(settings.policy()))))
+    cases = UseCases(settings.policy())
+    return build_app(ServiceSpec(SERVICE, settings, subscriptions(cases), jobs(cases, settings)))

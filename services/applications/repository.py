@@ -11,14 +11,21 @@ from datetime import datetime
 from uuid import UUID
 
 import asyncpg
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
+from applications.domain.deadlines import DueDeadline, Kind
 from applications.domain.lifecycle import Application, Clarification, Commitment
-from shared.contract.applications import ApplicationContent, ConfirmedBy
+from applications.domain.project import FinalReport, ProgressReport, Project
+from shared.contract.applications import ApplicationContent, ConfirmedBy, IndicatorValue, Result
 from shared.db import Connection
 
 _COLUMNS = """application_id, status, version, content, submitted_content, plan_completed_at,
               commitment, commitment_confirmed_at, clarification_workshop_id, clarification_attended_at,
-              ready_at, approved_nok, decline_reason, withdrawal_reason"""
+              ready_at, approved_nok, decline_reason, withdrawal_reason,
+              final_report_due_at, final_report_reminder_at, final_report_reminder_settled_at,
+              final_report_overdue_settled_at, final_report, final_report_status, final_report_submissions"""
+_PROJECT_COLUMNS = """final_report_due_at, final_report_reminder_at, final_report_reminder_settled_at,
+                      final_report_overdue_settled_at, final_report, final_report_status, final_report_submissions"""
 _ORGANISATION_LOCK = "applications/organisation/"
 
 
@@ -58,13 +65,14 @@ async def lock_open_applications(conn: Connection, *, organisation_number: str) 
 async def insert_application(conn: Connection, *, application: Application, command_id: str, at: datetime) -> None:
     """A new application; a racing insert of the same id fails on the primary key and the consumer retries it."""
     await conn.execute(
-        """INSERT INTO applications (application_id, status, version, content, plan_completed_at,
+        f"""INSERT INTO applications (application_id, status, version, content, plan_completed_at,
                                      commitment, commitment_confirmed_at, clarification_workshop_id,
                                      clarification_attended_at, ready_at, approved_nok, decline_reason,
-                                     withdrawal_reason, updated_at,
+                                     withdrawal_reason, updated_at, {_PROJECT_COLUMNS},
                                      organisation_number, submitted_content, submit_command_id, submitted_at)
            VALUES ($1, $2, $3, $4::jsonb, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14,
-                   $15, $16::jsonb, $17, $14)""",
+                   $15, $16, $17, $18, $19::jsonb, $20, $21,
+                   $22, $23::jsonb, $24, $14)""",
         *_state(application, at),
         application.organisation_number,
         application.submitted.model_dump_json(),
@@ -79,7 +87,10 @@ async def save_application(conn: Connection, *, application: Application, at: da
              status = $2, version = $3, content = $4::jsonb, plan_completed_at = $5,
              commitment = $6::jsonb, commitment_confirmed_at = $7,
              clarification_workshop_id = $8, clarification_attended_at = $9, ready_at = $10,
-             approved_nok = $11, decline_reason = $12, withdrawal_reason = $13, updated_at = $14
+             approved_nok = $11, decline_reason = $12, withdrawal_reason = $13, updated_at = $14,
+             final_report_due_at = $15, final_report_reminder_at = $16, final_report_reminder_settled_at = $17,
+             final_report_overdue_settled_at = $18, final_report = $19::jsonb, final_report_status = $20,
+             final_report_submissions = $21
            WHERE application_id = $1""",
         *_state(application, at),
     )
@@ -89,6 +100,8 @@ def _state(application: Application, at: datetime) -> tuple[object, ...]:
     """The id and the columns that can change, in the order both statements above number them."""
     commitment = application.commitment
     clarification = application.clarification
+    project = application.project
+    report = project.final_report if project else None
     return (
         application.application_id,
         application.status,
@@ -104,6 +117,54 @@ def _state(application: Application, at: datetime) -> tuple[object, ...]:
         application.decline_reason,
         application.withdrawal_reason,
         at,
+        project.final_report_due if project else None,
+        project.reminder_at if project else None,
+        project.reminded_at if project else None,
+        project.overdue_at if project else None,
+        _report_json(report) if report else None,
+        report.status if report else None,
+        report.submissions if report else 0,
+    )
+
+
+class _StoredReport(BaseModel):
+    """The final report's text as the `final_report` column holds it; status and submissions are columns."""
+
+    model_config = ConfigDict(frozen=True)
+
+    summary: str
+    results: list[Result]
+    effects: str
+    accepted_by: str | None = None
+
+
+def _report_json(report: FinalReport) -> str:
+    stored = _StoredReport(
+        summary=report.summary, results=list(report.results), effects=report.effects, accepted_by=report.accepted_by
+    )
+    return stored.model_dump_json()
+
+
+def _project(row: asyncpg.Record) -> Project | None:
+    if row["final_report_due_at"] is None:
+        return None
+    report = None
+    if row["final_report"] is not None:
+        stored = _StoredReport.model_validate_json(row["final_report"])
+        report = FinalReport(
+            summary=stored.summary,
+            results=tuple(stored.results),
+            effects=stored.effects,
+            status=row["final_report_status"],
+            submissions=row["final_report_submissions"],
+            accepted_by=stored.accepted_by,
+        )
+    return Project(
+        final_report_due=row["final_report_due_at"],
+        reminder_at=row["final_report_reminder_at"],
+        reminded_at=row["final_report_reminder_settled_at"],
+        overdue_at=row["final_report_overdue_settled_at"],
+        final_report=report,
     )
 
 
@@ -169,4 +230,78 @@ def _application(row: asyncpg.Record | None) -> Application | None:
         approved_nok=row["approved_nok"],
         decline_reason=row["decline_reason"],
         withdrawal_reason=row["withdrawal_reason"],
+        project=_project(row),
     )
+
+
+# progress reports
+
+_INDICATORS = TypeAdapter(list[IndicatorValue])
+
+
+async def get_progress_report(conn: Connection, *, report_id: UUID) -> ProgressReport | None:
+    row = await conn.fetchrow(
+        "SELECT report_id, application_id, period_to, summary, indicators FROM progress_reports WHERE report_id = $1",
+        report_id,
+    )
+    if row is None:
+        return None
+    return ProgressReport(
+        report_id=row["report_id"],
+        application_id=row["application_id"],
+        period_to=row["period_to"],
+        summary=row["summary"],
+        indicators=tuple(_INDICATORS.validate_json(row["indicators"])),
+    )
+
+
+async def insert_progress_report(conn: Connection, *, report: ProgressReport, command_id: str, at: datetime) -> None:
+    await conn.execute(
+        """INSERT INTO progress_reports (report_id, application_id, period_to, summary, indicators, command_id,
+                                         submitted_at)
+           VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)""",
+        report.report_id,
+        report.application_id,
+        report.period_to,
+        report.summary,
+        _INDICATORS.dump_json(list(report.indicators)).decode(),
+        command_id,
+        at,
+    )
+
+
+# the final report's deadline, for the scheduler
+
+# The planned time and settled mark of each kind of deadline message (fixed names, never input).
+_DEADLINE_COLUMNS: dict[Kind, tuple[str, str]] = {
+    "reminder": ("final_report_reminder_at", "final_report_reminder_settled_at"),
+    "overdue": ("final_report_due_at", "final_report_overdue_settled_at"),
+}
+
+
+async def due_deadlines(conn: Connection, *, kind: Kind, limit: int) -> list[DueDeadline]:
+    """Running projects whose message of this kind is due by the database's clock (one clock for every replica)."""
+    planned, settled = _DEADLINE_COLUMNS[kind]
+    rows = await conn.fetch(
+        f"""SELECT application_id FROM applications
+            WHERE status = 'running' AND {settled} IS NULL AND {planned} <= now()
+            ORDER BY {planned} LIMIT $1""",
+        limit,
+    )
+    return [DueDeadline(row["application_id"], kind) for row in rows]
+
+
+async def claim_deadline(conn: Connection, *, deadline: DueDeadline) -> Application | None:
+    """The application, locked until commit, while its message is still due; None if another replica holds it.
+
+    ``SKIP LOCKED``: a replica never waits, and a command on the application in flight delays the
+    message to the next poll. The organisation's lock is not needed: only this row changes.
+    """
+    planned, settled = _DEADLINE_COLUMNS[deadline.kind]
+    row = await conn.fetchrow(
+        f"""SELECT {_COLUMNS} FROM applications
+            WHERE application_id = $1 AND status = 'running' AND {settled} IS NULL AND {planned} <= now()
+            FOR UPDATE SKIP LOCKED""",
+        deadline.application_id,
+    )
+    return _application(row)

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from applications import repository
-from applications.domain import lifecycle
+from applications.domain import deadlines, followup, lifecycle
+from applications.domain.deadlines import DueDeadline
 from applications.domain.lifecycle import Application, Clarification, Decision
 from applications.domain.policy import Policy
 from shared.cause import Cause
 from shared.contract.applications import (
+    AcceptFinalReport,
     AmendApplication,
     ConfirmManagementCommitment,
+    ReturnFinalReport,
     SubmitApplication,
+    SubmitFinalReport,
+    SubmitProgressReport,
     WithdrawApplication,
 )
-from shared.contract.funding import FundingDeclined, FundingGranted
+from shared.contract.funding import FundingCaseClosed, FundingDeclined, FundingGranted, GrantAccepted, GrantLapsed
 from shared.contract.workshops import AttendanceRecorded
 from shared.db import Connection
 from shared.logging import get_logger
@@ -60,6 +65,35 @@ class UseCases:
     async def withdraw(self, conn: Connection, command: WithdrawApplication, cause: Cause, out: Recorder) -> None:
         await _decide(conn, out, command.application_id, cause, lambda app: lifecycle.withdraw(app, command))
 
+    async def submit_progress_report(
+        self, conn: Connection, command: SubmitProgressReport, cause: Cause, out: Recorder
+    ) -> None:
+        # The application's lock serialises the reports of one project; a report id reused across
+        # projects races on the primary key instead, and the retry finds the first.
+        application = await repository.lock_application(conn, application_id=command.application_id)
+        existing = await repository.get_progress_report(conn, report_id=command.report_id)
+        outcome = followup.submit_progress(application, existing, command)
+        if outcome.state is not None:
+            await repository.insert_progress_report(
+                conn, report=outcome.state, command_id=cause.message_id, at=cause.at
+            )
+        out.record(outcome)
+
+    async def submit_final_report(
+        self, conn: Connection, command: SubmitFinalReport, cause: Cause, out: Recorder
+    ) -> None:
+        await _decide(conn, out, command.application_id, cause, lambda app: followup.submit_final(app, command))
+
+    async def accept_final_report(
+        self, conn: Connection, command: AcceptFinalReport, cause: Cause, out: Recorder
+    ) -> None:
+        await _decide(conn, out, command.application_id, cause, lambda app: followup.accept_final(app, command))
+
+    async def return_final_report(
+        self, conn: Connection, command: ReturnFinalReport, cause: Cause, out: Recorder
+    ) -> None:
+        await _decide(conn, out, command.application_id, cause, lambda app: followup.return_final(app, command))
+
     # reactions
 
     async def clarify(self, conn: Connection, attendance: AttendanceRecorded, cause: Cause, out: Recorder) -> None:
@@ -97,6 +131,50 @@ class UseCases:
         )
         _note_ignored(outcome, before, application_id, "declined")
 
+    async def start_project(self, conn: Connection, accepted: GrantAccepted, cause: Cause, out: Recorder) -> None:
+        application_id = accepted.application_id
+        before, outcome = await _decide(
+            conn, out, application_id, cause, lambda app: followup.start(app, policy=self._policy)
+        )
+        _note_ignored(outcome, before, application_id, "grant_accepted")
+
+    async def lapse(self, conn: Connection, lapsed: GrantLapsed, cause: Cause, out: Recorder) -> None:
+        application_id = lapsed.application_id
+        before, outcome = await _decide(conn, out, application_id, cause, followup.lapse)
+        _note_ignored(outcome, before, application_id, "grant_lapsed")
+
+    async def close(self, conn: Connection, closed: FundingCaseClosed, cause: Cause, out: Recorder) -> None:
+        """A case completed by its final payment completes the project; one closed by withdrawal needs nothing here."""
+        if closed.reason != "completed":
+            return
+        application_id = closed.application_id
+        before, outcome = await _decide(conn, out, application_id, cause, followup.complete)
+        _note_ignored(outcome, before, application_id, "case_completed")
+
+    # the final report's deadline (scheduled: no message causes these)
+
+    async def due_reminders(self, conn: Connection, limit: int) -> Sequence[DueDeadline]:
+        return await repository.due_deadlines(conn, kind="reminder", limit=limit)
+
+    async def due_overdue_notices(self, conn: Connection, limit: int) -> Sequence[DueDeadline]:
+        return await repository.due_deadlines(conn, kind="overdue", limit=limit)
+
+    async def settle_deadline(self, conn: Connection, deadline: DueDeadline, cause: Cause, out: Recorder) -> bool:
+        """Send the reminder or the overdue notice if it still stands; False when another replica has it."""
+        application = await repository.claim_deadline(conn, deadline=deadline)
+        outcome = deadlines.settle(application, deadline.kind, at=cause.at)
+        if outcome.state is None:
+            return False
+        await repository.save_application(conn, application=outcome.state, at=cause.at)
+        out.record(outcome)
+        log.info(
+            "final_report_deadline.settled",
+            application_id=str(deadline.application_id),
+            kind=deadline.kind,
+            sent=bool(outcome.notices),
+        )
+        return True
+
 
 # load, decide, save, record
 
@@ -117,7 +195,7 @@ async def _decide(
 
 
 def _note_ignored(outcome: Decision, before: Application | None, application_id: UUID, decision: str) -> None:
-    """A decision on an application not waiting for one (withdrawn meanwhile, unknown) changes nothing: log it."""
+    """Funding's news for an application not in the status it expects (withdrawn, unknown) changes nothing: log it."""
     if outcome.state is None:
         log.warning(
             "funding_outcome.ignored",

@@ -36,7 +36,9 @@ LongText = Annotated[str, Field(max_length=20_000)]
 
 Size = Literal["micro", "small", "medium", "large"]
 ProjectType = Literal["company_project", "cluster_project", "competence_programme"]
-Status = Literal["submitted", "ready_for_decision", "approved", "declined", "withdrawn"]
+Status = Literal[
+    "submitted", "ready_for_decision", "approved", "declined", "withdrawn", "running", "lapsed", "completed"
+]
 
 
 class Part(BaseModel):
@@ -198,6 +200,65 @@ class WithdrawApplication(Command):
     reason: LongText
 
 
+class IndicatorValue(Part):
+    """Where one indicator of the application's `what` stands at a progress report."""
+
+    indicator: LongText
+    value: LongText
+
+
+class Result(Part):
+    """What the project achieved on one indicator of the application's `what`."""
+
+    indicator: LongText
+    achieved: LongText
+
+
+class SubmitProgressReport(Command):
+    """A running project's progress up to a date (key `application_id`; the report's own id is `report_id`)."""
+
+    ce_type: ClassVar[str] = "applications.SubmitProgressReport.v1"
+    key_template: ClassVar[str] = "{application_id}"
+
+    report_id: UUID
+    application_id: UUID
+    period_to: StrictDate = Field(description="the last day the report covers")
+    summary: LongText
+    indicators: list[IndicatorValue] = Field(default_factory=list, max_length=1_000)
+
+
+class SubmitFinalReport(Command):
+    """A running project's final report: a result for every indicator of its `what`, and its effects."""
+
+    ce_type: ClassVar[str] = "applications.SubmitFinalReport.v1"
+    key_template: ClassVar[str] = "{application_id}"
+
+    application_id: UUID
+    summary: LongText
+    results: list[Result] = Field(default_factory=list, max_length=1_000)
+    effects: LongText
+
+
+class AcceptFinalReport(Command):
+    """Staff accept the final report waiting for review (from the case-handling tool)."""
+
+    ce_type: ClassVar[str] = "applications.AcceptFinalReport.v1"
+    key_template: ClassVar[str] = "{application_id}"
+
+    application_id: UUID
+    accepted_by: Name
+
+
+class ReturnFinalReport(Command):
+    """Staff return the final report waiting for review to the applicant, saying why."""
+
+    ce_type: ClassVar[str] = "applications.ReturnFinalReport.v1"
+    key_template: ClassVar[str] = "{application_id}"
+
+    application_id: UUID
+    reason: LongText
+
+
 # events
 
 
@@ -303,11 +364,81 @@ class FinalReportAccepted(Event):
     results: list[IndicatorResult]
 
 
+class ProgressReportSubmitted(Event):
+    """A running project's progress report, as submitted."""
+
+    ce_type: ClassVar[str] = "applications.ProgressReportSubmitted.v1"
+    key_template: ClassVar[str] = "{application_id}"
+
+    report_id: UUID
+    application_id: UUID
+    period_to: StrictDate
+    summary: LongText
+    indicators: list[IndicatorValue]
+
+
+class FinalReportSubmitted(Event):
+    """A running project's final report, now waiting for staff to accept or return it."""
+
+    ce_type: ClassVar[str] = "applications.FinalReportSubmitted.v1"
+    key_template: ClassVar[str] = "{application_id}"
+
+    application_id: UUID
+    summary: LongText
+    results: list[Result]
+    effects: LongText
+
+
+class FinalReportReturned(Event):
+    """Staff returned the final report; the applicant may submit it again."""
+
+    ce_type: ClassVar[str] = "applications.FinalReportReturned.v1"
+    key_template: ClassVar[str] = "{application_id}"
+
+    application_id: UUID
+    reason: LongText
+
+
+class ProjectStarted(Event):
+    """The grant was accepted: the project runs, and its final report is due by the time given."""
+
+    ce_type: ClassVar[str] = "applications.ProjectStarted.v1"
+    key_template: ClassVar[str] = "{application_id}"
+
+    application_id: UUID
+    final_report_due: AwareDatetime = Field(
+        description="when the final report is due: the end of the project period's last day (Europe/Oslo) "
+        "plus the due period (60 days unless configured)"
+    )
+
+
+class ApplicationLapsed(Event):
+    """The grant was not accepted in time: the approved application will not become a project."""
+
+    ce_type: ClassVar[str] = "applications.ApplicationLapsed.v1"
+    key_template: ClassVar[str] = "{application_id}"
+
+    application_id: UUID
+
+
+class ProjectCompleted(Event):
+    """The funding case was closed by its final payment: the project is completed."""
+
+    ce_type: ClassVar[str] = "applications.ProjectCompleted.v1"
+    key_template: ClassVar[str] = "{application_id}"
+
+    application_id: UUID
+
+
 COMMANDS: tuple[type[Command], ...] = (
     SubmitApplication,
     AmendApplication,
     ConfirmManagementCommitment,
     WithdrawApplication,
+    SubmitProgressReport,
+    SubmitFinalReport,
+    AcceptFinalReport,
+    ReturnFinalReport,
 )
 
 PUBLISHED: tuple[type[Event], ...] = (
@@ -320,6 +451,12 @@ PUBLISHED: tuple[type[Event], ...] = (
     ApplicationDeclined,
     ApplicationWithdrawn,
     FinalReportAccepted,
+    ProgressReportSubmitted,
+    FinalReportSubmitted,
+    FinalReportReturned,
+    ProjectStarted,
+    ApplicationLapsed,
+    ProjectCompleted,
 )
 
 # notifications
@@ -344,4 +481,25 @@ READY_FOR_DECISION = Template(
 APPROVED = Template("applications.approved", "applicant", (*_APPLICATION, "amount_nok"))
 DECLINED = Template("applications.declined", "applicant", (*_APPLICATION, "reason"))
 
-TEMPLATES: tuple[Template, ...] = (RECEIVED, PRECONDITIONS_MISSING, READY_FOR_DECISION, APPROVED, DECLINED)
+# the follow-up of a grant
+_STAFF_VIEW = (*_APPLICATION, "organisation_number", "applicant_name")
+FINAL_REPORT_DUE_SOON = Template("applications.final_report_due_soon", "applicant", (*_APPLICATION, "final_report_due"))
+FINAL_REPORT_RETURNED = Template("applications.final_report_returned", "applicant", (*_APPLICATION, "reason"))
+PROJECT_COMPLETED = Template("applications.project_completed", "applicant", _APPLICATION)
+FINAL_REPORT_OVERDUE = Template(
+    "applications.final_report_overdue", "staff", (*_STAFF_VIEW, "final_report_due"), role=CASE_HANDLERS
+)
+FINAL_REPORT_TO_REVIEW = Template("applications.final_report_to_review", "staff", _STAFF_VIEW, role=CASE_HANDLERS)
+
+TEMPLATES: tuple[Template, ...] = (
+    RECEIVED,
+    PRECONDITIONS_MISSING,
+    READY_FOR_DECISION,
+    APPROVED,
+    DECLINED,
+    FINAL_REPORT_DUE_SOON,
+    FINAL_REPORT_RETURNED,
+    PROJECT_COMPLETED,
+    FINAL_REPORT_OVERDUE,
+    FINAL_REPORT_TO_REVIEW,
+)

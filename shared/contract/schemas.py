@@ -65,6 +65,7 @@ def load(folder: Path) -> dict[str, dict[str, Any]]:
 # (contract.md, "Follow-up of a grant"): readers are told to expect them. Nothing else widens.
 ANNOUNCED_VALUES: dict[tuple[str, str], frozenset[str]] = {
     ("funding.FundingCaseClosed.v1", "reason"): frozenset({"completed"}),
+    ("applications.ApplicationWithdrawn.v1", "status_before"): frozenset({"running", "lapsed", "completed"}),
 }
 
 

@@ -15,6 +15,7 @@ from uuid import UUID
 
 from applications.domain import content as rules
 from applications.domain.policy import Policy
+from applications.domain.project import Project
 from shared.contract import applications as contract
 from shared.contract.applications import (
     AmendApplication,
@@ -52,7 +53,7 @@ Precondition = Literal["plan", "commitment", "clarification"]
 PRECONDITIONS: Final[tuple[Precondition, ...]] = ("plan", "commitment", "clarification")
 
 # Statuses from which nothing more can happen to an application.
-CLOSED: Final[frozenset[Status]] = frozenset({"declined", "withdrawn"})
+CLOSED: Final[frozenset[Status]] = frozenset({"declined", "withdrawn", "lapsed", "completed"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,7 @@ class Application:
     approved_nok: int | None = None
     decline_reason: str | None = None
     withdrawal_reason: str | None = None
+    project: Project | None = None  # from the accepted grant on: the project's deadline and final report
 
     @property
     def organisation_number(self) -> str:
@@ -170,7 +172,7 @@ def submit(
 def amend(application: Application | None, command: AmendApplication, *, at: datetime) -> Decision:
     reasons = rules.changes_refusals(command.changes)
     if application is None:
-        reasons.insert(0, _unknown())
+        reasons.insert(0, unknown())
     elif not application.is_open:
         reasons.insert(
             0,
@@ -199,7 +201,7 @@ def amend(application: Application | None, command: AmendApplication, *, at: dat
 
 def confirm(application: Application | None, command: ConfirmManagementCommitment, *, at: datetime) -> Decision:
     if application is None:
-        return refusal(_unknown())
+        return refusal(unknown())
     reasons = []
     if application.status in CLOSED:
         reasons.append(_closed(application))
@@ -225,7 +227,7 @@ def confirm(application: Application | None, command: ConfirmManagementCommitmen
 def withdraw(application: Application | None, command: WithdrawApplication) -> Decision:
     """Allowed until declined or withdrawn, approval included."""
     if application is None:
-        return refusal(_unknown())
+        return refusal(unknown())
     if application.status in CLOSED:
         return refusal(_closed(application))
     event = ApplicationWithdrawn(
@@ -278,7 +280,7 @@ def decline(application: Application | None, *, reason: str) -> Decision:
 
 def _decided(application: Application, event: Event, template: Template, **params: Any) -> Decision:
     """The funding's decision: its event, and the applicant told."""
-    return Outcome(application, (event, _to_applicant(application, template, **params)))
+    return Outcome(application, (event, to_applicant(application, template, **params)))
 
 
 # ready for decision
@@ -322,7 +324,7 @@ def _settle(application: Application, events: tuple[Event, ...], *, at: datetime
 # notices and refusals
 
 
-def _to_applicant(application: Application, template: Template, **params: Any) -> Notice:
+def to_applicant(application: Application, template: Template, **params: Any) -> Notice:
     return Notice(
         template,
         about=str(application.application_id),
@@ -333,7 +335,7 @@ def _to_applicant(application: Application, template: Template, **params: Any) -
 
 
 def _received(application: Application) -> Notice:
-    return _to_applicant(
+    return to_applicant(
         application,
         contract.RECEIVED,
         applicant_name=application.content.applicant.name,
@@ -342,10 +344,10 @@ def _received(application: Application) -> Notice:
 
 
 def _preconditions_missing(application: Application, missing: tuple[Precondition, ...]) -> Notice:
-    return _to_applicant(application, contract.PRECONDITIONS_MISSING, missing=list(missing))
+    return to_applicant(application, contract.PRECONDITIONS_MISSING, missing=list(missing))
 
 
-def _unknown() -> Reason:
+def unknown() -> Reason:
     return Reason(code=UNKNOWN_APPLICATION, field="application_id", message="no application was submitted with this id")
 
 

@@ -34,6 +34,13 @@ READY = "applications.ApplicationReadyForDecision.v1"
 ATTENDANCE = "workshops.AttendanceRecorded.v1"
 GRANTED = "funding.FundingGranted.v1"
 DECLINED = "funding.FundingDeclined.v1"
+GRANT_ACCEPTED = "funding.GrantAccepted.v1"
+GRANT_LAPSED = "funding.GrantLapsed.v1"
+CASE_CLOSED = "funding.FundingCaseClosed.v1"
+PROGRESS = "applications.SubmitProgressReport.v1"
+FINAL = "applications.SubmitFinalReport.v1"
+ACCEPT_FINAL = "applications.AcceptFinalReport.v1"
+RETURN_FINAL = "applications.ReturnFinalReport.v1"
 DLQ = "applications.dlq.v1"
 
 CONFIRMED_AT = datetime(2027, 1, 11, 10, tzinfo=timezone(timedelta(hours=1)))
@@ -111,6 +118,53 @@ class Portal:
     async def decline(self, application_id: str, reason: str = "outside the programme's aims") -> str:
         data = {"application_id": application_id, "reason": reason}
         return await self.publish(FUNDING_EVENTS, DECLINED, application_id, data, source="/programme/funding")
+
+    async def accept_grant(self, application_id: str, *, ce_id: str | None = None) -> str:
+        """What funding publishes when the company accepted its grant in time."""
+        data = {
+            "application_id": application_id,
+            "amount_nok": 750_000,
+            "programme_year": 2027,
+            "accepted_at": datetime.now(UTC).isoformat(),
+        }
+        return await self.publish(
+            FUNDING_EVENTS, GRANT_ACCEPTED, application_id, data, source="/programme/funding", ce_id=ce_id
+        )
+
+    async def lapse_grant(self, application_id: str) -> str:
+        data = {"application_id": application_id, "amount_nok": 750_000, "programme_year": 2027}
+        return await self.publish(FUNDING_EVENTS, GRANT_LAPSED, application_id, data, source="/programme/funding")
+
+    async def close_case(self, application_id: str, reason: str = "completed") -> str:
+        data = {"application_id": application_id, "reason": reason}
+        return await self.publish(FUNDING_EVENTS, CASE_CLOSED, application_id, data, source="/programme/funding")
+
+    async def progress_report(self, application_id: str, *, report_id: str | None = None, **changes: Any) -> str:
+        data = {
+            "report_id": report_id or str(uuid.uuid4()),
+            "application_id": application_id,
+            "period_to": "2027-06-30",
+            "summary": "Half the machines are modelled.",
+            "indicators": [{"indicator": "unplanned stops per month", "value": "-20 %"}],
+            **changes,
+        }
+        return await self.send(PROGRESS, data)
+
+    async def final_report(self, application_id: str, results: dict[str, str] | None = None) -> str:
+        given = {"unplanned stops per month": "-55 %"} if results is None else results
+        data = {
+            "application_id": application_id,
+            "summary": "The twin runs on every machine.",
+            "results": [{"indicator": k, "achieved": v} for k, v in given.items()],
+            "effects": "Two new hires in maintenance.",
+        }
+        return await self.send(FINAL, data)
+
+    async def accept_final_report(self, application_id: str) -> str:
+        return await self.send(ACCEPT_FINAL, {"application_id": application_id, "accepted_by": "Case Handler"})
+
+    async def return_final_report(self, application_id: str, reason: str = "Results lack a baseline.") -> str:
+        return await self.send(RETURN_FINAL, {"application_id": application_id, "reason": reason})
 
     async def publish(
         self, topic: str, ce_type: str, key: str, data: dict[str, Any], *, source: str, ce_id: str | None = None
