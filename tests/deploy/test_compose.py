@@ -299,7 +299,10 @@ def test_production_init_runs_the_cli_over_sasl_ssl(
     production: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = compose_environment(production["services"][ONE_SHOT], PRODUCTION_SECRETS)
-    service_dsns = {f"{env_prefix(service_settings()[s])}DATABASE_DSN" for s in SERVICES}
+    # The database steps read each service's runtime DSN and its schema owner's (shared/cli/database.py).
+    service_dsns = {
+        f"{env_prefix(service_settings()[s])}{kind}_DSN" for s in SERVICES for kind in ("DATABASE", "MIGRATION")
+    }
     unknown = set(env) - cli_env_names() - service_dsns
     assert not unknown, f"init: {sorted(unknown)} are read by neither the CLI nor its database steps"
     for name, value in env.items():
