@@ -72,5 +72,57 @@ REFUSAL_CODES: Final[dict[str, dict[str, str]]] = {
 
 
 def refusal_codes(service: str) -> dict[str, str]:
-    """The codes a service's `CommandRejected` may carry, each with its meaning; KeyError for an unknown service."""
-    return REFUSAL_CODES[service]
+    """The codes a service's `CommandRejected` may carry, with their meanings; an unlisted service has `malformed`."""
+    return REFUSAL_CODES.get(service, {MALFORMED: _MALFORMED_MEANING})
+
+
+# Which codes each command can get, besides `malformed` (every command can): read off the domain's rules.
+_CONTENT: Final = (
+    "invalid_organisation_number",
+    "unknown_cluster",
+    "lead_cluster_in_partners",
+    "not_sme",
+    "missing_why",
+    "missing_what",
+    "missing_focus_area",
+    "invalid_budget",
+    "invalid_period",
+)
+_CHANGES: Final = ("missing_why", "missing_what", "missing_focus_area", "invalid_budget", "invalid_period")
+_TIMES: Final = ("invalid_time", "facilitator_double_booked", "venue_double_booked")
+_OPEN_WORKSHOP: Final = ("unknown_workshop", "workshop_closed")
+
+BY_COMMAND: Final[dict[str, tuple[str, ...]]] = {
+    "applications.SubmitApplication.v1": (*_CONTENT, "duplicate_application", "already_submitted"),
+    "applications.AmendApplication.v1": ("unknown_application", "application_locked", *_CHANGES),
+    "applications.ConfirmManagementCommitment.v1": ("unknown_application", "application_closed", "already_confirmed"),
+    "applications.WithdrawApplication.v1": ("unknown_application", "application_closed"),
+    "workshops.ScheduleWorkshop.v1": (*_TIMES, "duplicate_workshop", "unknown_cluster", "invalid_capacity"),
+    "workshops.RescheduleWorkshop.v1": (*_OPEN_WORKSHOP, *_TIMES),
+    "workshops.CancelWorkshop.v1": _OPEN_WORKSHOP,
+    "workshops.ChangeWorkshopCapacity.v1": (*_OPEN_WORKSHOP, "invalid_capacity", "capacity_below_registrations"),
+    "workshops.RegisterParticipant.v1": (*_OPEN_WORKSHOP, "already_registered", "invalid_organisation_number"),
+    "workshops.CancelRegistration.v1": ("unknown_registration",),
+    "workshops.RecordAttendance.v1": (
+        *_OPEN_WORKSHOP,
+        "workshop_not_started",
+        "unknown_registration",
+        "attendance_already_recorded",
+    ),
+    "workshops.EraseParticipantData.v1": (),
+    "funding.AllocateBudget.v1": ("invalid_amount", "duplicate_allocation"),
+    "funding.DecideFunding.v1": (
+        "case_not_open",
+        "invalid_amount",
+        "exceeds_requested",
+        "aid_intensity_exceeded",
+        "insufficient_budget",
+        "de_minimis_exceeded",
+    ),
+}
+
+
+def command_refusals(ce_type: str) -> dict[str, str]:
+    """The codes a command can be refused with, each with its meaning; `malformed` first, as any command can get it."""
+    codes = refusal_codes(ce_type.split(".", 1)[0])
+    return {code: codes[code] for code in (MALFORMED, *BY_COMMAND.get(ce_type, ()))}

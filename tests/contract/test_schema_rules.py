@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from shared.contract import schemas
-from shared.contract.refusals import MALFORMED, REFUSAL_CODES
+from shared.contract.refusals import BY_COMMAND, MALFORMED, REFUSAL_CODES
 
 ROOT = Path(__file__).resolve().parents[2]
 ALL = schemas.all_schemas()
@@ -133,3 +133,11 @@ def test_the_check_refuses_a_narrowed_command_value() -> None:
     narrowed = copy.deepcopy(released)
     narrowed["properties"]["source"]["enum"] = ["state"]
     assert schemas.incompatibilities(released, narrowed) == ["funding.AllocateBudget.v1: field 'source' changed type"]
+
+
+def test_every_command_has_its_refusal_codes_and_every_code_belongs_to_a_command() -> None:
+    assert set(BY_COMMAND) == set(COMMANDS), "list each command's codes in shared/contract/refusals.py BY_COMMAND"
+    for service, codes in REFUSAL_CODES.items():
+        listed = {code for ce_type, own in BY_COMMAND.items() if ce_type.startswith(f"{service}.") for code in own}
+        assert listed <= set(codes), f"{service}: codes not in its catalogue: {listed - set(codes)}"
+        assert set(codes) - {MALFORMED} <= listed, f"{service}: codes no command gets: {set(codes) - listed}"
