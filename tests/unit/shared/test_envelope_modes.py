@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from shared.contract.schemas import schema_id
 from shared.envelope import EnvelopeError, build_headers, read_record
@@ -118,3 +120,32 @@ def test_published_headers_name_the_schema_and_carry_the_trace() -> None:
         causation_id=None,
     )
     assert "ce_traceparent" not in untraced
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@given(
+    st.dictionaries(st.sampled_from([*ATTRIBUTES, "data", "data_base64", "datacontenttype", "x"]), _JSON, max_size=8)
+    | st.builds(
+        lambda base, extra: {**ATTRIBUTES, **base, **extra},
+        st.just({"data": DATA}),
+        st.dictionaries(st.text(max_size=8), _JSON, max_size=3),
+    ),
+    st.binary(max_size=20) | st.none(),
+)
+def test_any_structured_value_either_reads_or_raises_an_envelope_error(
+    event: dict[str, object], key: bytes | None
+) -> None:
+    raw = [("content-type", b"application/cloudevents+json")]
+    try:
+        envelope, data = read_record(raw, key, json.dumps(event).encode())
+    except EnvelopeError as error:  # the only way a reading may fail, and it always says why
+        outcome = error.code
+    else:
+        outcome = "read" if envelope.id == event["id"] and isinstance(data, bytes) else ""
+    assert outcome
