@@ -31,7 +31,8 @@ from shared.descriptor import Descriptor
 CONTRACT = Path(__file__).resolve().parents[1] / "contract"
 
 
-def _reads() -> dict[str, list[Subscription]]:
+def reads() -> dict[str, list[Subscription]]:
+    """What each service reads, as its handlers say."""
     # Defaults, not this shell's environment: what a service reads does not depend on its settings.
     return {
         "applications": applications_reads(ApplicationsCases(ApplicationsSettings.model_construct().policy())),
@@ -42,7 +43,7 @@ def _reads() -> dict[str, list[Subscription]]:
 
 def documents() -> dict[str, dict[str, Any]]:
     """Each service's AsyncAPI document."""
-    reads = _reads()
+    reads_by_service = reads()
     services: tuple[Descriptor, ...] = (applications.SERVICE, workshops.SERVICE, funding.SERVICE)
     return {
         service.name: asyncapi.document(
@@ -50,7 +51,7 @@ def documents() -> dict[str, dict[str, Any]]:
             version=service.version,
             summary=service.summary,
             publishes=service.publishes,
-            reads=[asyncapi.Reads.of(subscription) for subscription in reads[service.name]],
+            reads=[asyncapi.Reads.of(subscription) for subscription in reads_by_service[service.name]],
         )
         for service in services
     }

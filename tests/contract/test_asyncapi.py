@@ -74,7 +74,7 @@ def test_the_official_parser_finds_no_error_and_every_message_carries_payload_he
 
 @pytest.mark.parametrize("service", sorted(DOCUMENTS))
 def test_every_channel_the_service_reads_and_writes_is_there(parsed: dict[str, Any], service: str) -> None:
-    reads = {s.topic for s in documents._reads()[service]}
+    reads = {s.topic for s in documents.reads()[service]}
     writes = {f"{service}.events.v1", f"{service}.dlq.v1", "programme.notifications.v1"}
     assert set(parsed[service]["channels"]) == reads | writes
 
