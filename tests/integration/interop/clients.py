@@ -17,7 +17,14 @@ POLL_S: Final = 0.5
 
 class LibrdkafkaProducer:
     def __init__(self, bootstrap: str) -> None:
-        self._producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all"})
+        # murmur2: the Java client's partitioner, as docs/integrating.md advises, so keys land where ours do.
+        config = {
+            "bootstrap.servers": bootstrap,
+            "enable.idempotence": True,
+            "acks": "all",
+            "partitioner": "murmur2_random",
+        }
+        self._producer = Producer(config)
 
     def send(self, topic: str, message: KafkaMessage, *, timeout: float = 30.0) -> None:
         """Produce one record and wait until the broker has it; a delivery error fails the test."""
