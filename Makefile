@@ -40,8 +40,9 @@ generated: ## rewrite the generated files: docs/operations/settings.md, deploy/k
 	env -u KAFKA_BOOTSTRAP_SERVERS $(PYTHON) -m deploy.settings_doc
 	$(PYTHON) -m deploy.prometheus_rule
 
-contract: ## export the contract's JSON Schemas into contract/schemas (commit them)
+contract: ## export the contract: JSON Schemas, AsyncAPI documents, notification catalogue, into contract/ (commit them)
 	.venv/bin/programme contract export
+	$(PYTHON) -m programme.contract
 
 unit: ## the domain's rules, no I/O
 	$(PYTHON) -m pytest tests/unit -q

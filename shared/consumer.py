@@ -28,7 +28,7 @@ from shared import dlq, failpoints, inbox, outbox
 from shared.cause import Cause
 from shared.contract.base import Event, Message, Reason
 from shared.db import Connection, is_transient
-from shared.envelope import Envelope, EnvelopeError, decode_headers, read_envelope, type_service
+from shared.envelope import Envelope, EnvelopeError, read_record, type_service
 from shared.logging import get_logger
 from shared.outbox import Recorder
 from shared.retry import Backoff
@@ -137,7 +137,7 @@ class Consumer:
         batch = _Batch()
         for record in records:
             try:
-                envelope = read_envelope(decode_headers(record.headers or ()), record.key)
+                envelope, body = read_record(record.headers or (), record.key, record.value)
             except EnvelopeError as error:
                 batch.letters.append(dlq.DeadLetter(record, error.code, error.message))
                 refusal = self._malformed(record, error.ce_id, error.ce_type, error.message)
@@ -156,7 +156,7 @@ class Consumer:
                     batch.ignored.append(record)
                 continue
             try:
-                data = route.read(record.value or b"")
+                data = route.read(body)
             except ValidationError as error:
                 code = (
                     "invalid_json" if any(e["type"] == "json_invalid" for e in error.errors()) else "schema_violation"
@@ -226,6 +226,7 @@ class Consumer:
                     seed=f"{consumer}/{item.envelope.id}",
                     correlation_id=item.envelope.correlation_id,
                     causation_id=item.envelope.id,
+                    traceparent=item.envelope.traceparent,
                     subject=item.envelope.key or item.envelope.subject,
                     command_type=item.envelope.type if self._subscription.commands else None,
                 )

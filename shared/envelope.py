@@ -1,14 +1,29 @@
-"""The CloudEvents 1.0 envelope in Kafka's binary binding: building headers and strictly reading records."""
+"""The CloudEvents 1.0 envelope in Kafka's binding: building headers and strictly reading records.
+
+We write binary mode (the attributes as `ce_*` headers, the data as the value). We read both
+modes, as the binding asks of a receiver: structured mode (`content-type:
+application/cloudevents+json`, the whole event as JSON in the value) is turned into the same
+attributes and data bytes, then read by the same strict rules. Attributes we have no use for
+(extensions such as `partitionkey`) are accepted and ignored; a W3C `traceparent` is kept so the
+events a message causes carry it on.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
+from shared.contract.schemas import schema_id
+
 SPECVERSION: Final = "1.0"
 CONTENT_TYPE: Final = "application/json"
+STRUCTURED_CONTENT_TYPE: Final = "application/cloudevents+json"
 MAX_ID_LENGTH: Final = 256
 
 REQUIRED_HEADERS: Final = ("ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "content-type")
@@ -16,6 +31,10 @@ TYPE_PATTERN: Final = re.compile(r"^(?P<service>[a-z]+)\.(?P<name>[A-Z][A-Za-z]+
 _RFC3339: Final = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$",
 )
+# W3C Trace Context, version 00: what a tracing system downstream can join; anything else is dropped.
+_TRACEPARENT: Final = re.compile(r"^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$")
+# Where a traceparent arrives, first found wins: the CloudEvents tracing extension, then plain W3C over Kafka.
+TRACEPARENT_HEADERS: Final = ("ce_traceparent", "traceparent")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +49,7 @@ class Envelope:
     correlation_id: str
     causation_id: str | None
     key: str | None
+    traceparent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +65,53 @@ class EnvelopeError(Exception):
         return f"{self.code}: {self.message}"
 
 
-def decode_headers(raw: tuple[tuple[str, bytes], ...] | list[tuple[str, bytes]]) -> dict[str, str]:
+RawHeaders = Sequence[tuple[str, bytes | None]]
+
+
+def read_record(raw: RawHeaders, key: bytes | None, value: bytes | None) -> tuple[Envelope, bytes]:
+    """One record, in either mode: its checked envelope and its data as JSON bytes; EnvelopeError when unreadable."""
+    headers = decode_headers(raw)
+    if _media_type(headers.get("content-type", "")) == STRUCTURED_CONTENT_TYPE:
+        headers, data = _from_structured(value)
+        return read_envelope(headers, key), data
+    return read_envelope(headers, key), value or b""
+
+
+def _media_type(content_type: str) -> str:
+    return content_type.split(";", maxsplit=1)[0].strip().lower()
+
+
+def _from_structured(value: bytes | None) -> tuple[dict[str, str], bytes]:
+    """A structured-mode value as the binary mode's headers and data, for the same strict reading."""
+    try:
+        event = json.loads(value or b"")
+    except (ValueError, UnicodeDecodeError) as error:
+        raise EnvelopeError("invalid_json", f"a structured CloudEvent that is not JSON: {error}"[:300]) from error
+    if not isinstance(event, dict):
+        raise EnvelopeError("invalid_json", "a structured CloudEvent must be a JSON object")
+    # Only text attributes map onto headers; a required one of another type then reads as missing.
+    headers = {
+        f"ce_{name}": text
+        for name, text in event.items()
+        if isinstance(text, str) and name not in {"data", "data_base64", "datacontenttype"}
+    }
+    ce_id, ce_type = headers.get("ce_id"), headers.get("ce_type")
+    # The JSON event format: no datacontenttype means the data is JSON.
+    content_type = event.get("datacontenttype", CONTENT_TYPE)
+    headers["content-type"] = content_type if isinstance(content_type, str) else ""
+    if "data_base64" in event:
+        try:
+            data = base64.b64decode(str(event["data_base64"]), validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise EnvelopeError("invalid_json", "data_base64 is not base64", ce_id, ce_type) from error
+    elif "data" in event:
+        data = json.dumps(event["data"], ensure_ascii=False).encode()
+    else:
+        data = b""
+    return headers, data
+
+
+def decode_headers(raw: RawHeaders) -> dict[str, str]:
     """Header bytes as UTF-8 text; the first of a repeated name wins.
 
     A value that is not UTF-8 is an EnvelopeError, raised only after the others are read, so
@@ -100,7 +166,17 @@ def read_envelope(headers: dict[str, str], key: bytes | None) -> Envelope:
         correlation_id=headers.get("ce_correlationid") or ce_id_text,
         causation_id=headers.get("ce_causationid") or None,
         key=decoded_key,
+        traceparent=_traceparent(headers),
     )
+
+
+def _traceparent(headers: dict[str, str]) -> str | None:
+    """The trace this message belongs to, when it names one well; a malformed one is ignored, never refused."""
+    for name in TRACEPARENT_HEADERS:
+        value = headers.get(name, "").strip().lower()
+        if value:
+            return value if _TRACEPARENT.match(value) else None
+    return None
 
 
 def parse_time(text: str) -> datetime | None:
@@ -121,14 +197,16 @@ def build_headers(
     subject: str | None,
     correlation_id: str | None,
     causation_id: str | None,
+    traceparent: str | None = None,
 ) -> dict[str, str]:
-    """The headers of an outgoing record, in binary mode."""
+    """The headers of an outgoing record, in binary mode; `ce_dataschema` names the exported schema of its type."""
     headers = {
         "ce_specversion": SPECVERSION,
         "ce_id": ce_id,
         "ce_source": source,
         "ce_type": ce_type,
         "ce_time": time.isoformat(),
+        "ce_dataschema": schema_id(ce_type),
         "content-type": CONTENT_TYPE,
     }
     if subject is not None:
@@ -137,6 +215,9 @@ def build_headers(
         headers["ce_correlationid"] = correlation_id
     if causation_id is not None:
         headers["ce_causationid"] = causation_id
+    if traceparent is not None:
+        # Both names: the CloudEvents tracing extension's, and the one OpenTelemetry's Kafka propagators read.
+        headers["ce_traceparent"] = headers["traceparent"] = traceparent
     return headers
 
 

@@ -44,6 +44,7 @@ class Recorder:
     causation_id: str | None
     subject: str | None = None
     command_type: str | None = None
+    traceparent: str | None = None  # the cause's trace, carried onto what it causes
     rows: list[OutboxRow] = field(default_factory=list)
     rejected: bool = False
 
@@ -119,6 +120,7 @@ class Recorder:
             subject=key,
             correlation_id=self.correlation_id or event_id,
             causation_id=self.causation_id,
+            traceparent=self.traceparent,
         )
         self.rows.append(OutboxRow(event_id, topic, key, ce_type, headers, payload.encode()))
 

@@ -79,6 +79,7 @@ class Runtime:
         causation_id: str | None,
         subject: str | None = None,
         command_type: str | None = None,
+        traceparent: str | None = None,
     ) -> Recorder:
         return Recorder(
             service=self.service,
@@ -89,6 +90,7 @@ class Runtime:
             causation_id=causation_id,
             subject=subject,
             command_type=command_type,
+            traceparent=traceparent,
         )
 
     @contextlib.asynccontextmanager

@@ -14,9 +14,9 @@ from faststream.asgi import AsgiFastStream
 from faststream.kafka import KafkaBroker
 from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
-from faststream.specification import AsyncAPI
 
-from shared import failpoints, migrate, outbox, scheduler
+from shared import asyncapi, failpoints, migrate, outbox, scheduler
+from shared.asyncapi_http import asyncapi_routes
 from shared.consumer import Consumer, Subscription
 from shared.db import Liveness, create_pool, is_transient
 from shared.descriptor import Descriptor
@@ -29,7 +29,6 @@ from shared.retry import Backoff
 from shared.runtime import Runtime
 from shared.scheduler import Job
 from shared.settings import ServiceSettings
-from shared.topics import NOTIFICATIONS, dlq_topic, events_topic
 
 log = get_logger(__name__)
 
@@ -55,7 +54,6 @@ def build_app(spec: ServiceSpec) -> AsgiFastStream:
     runtime = Runtime(service=spec.name, settings=settings, metrics=ServiceMetrics(spec.name))
     broker = make_broker(settings, service=spec.name, logger=get_logger("faststream"))
     _subscribe(broker, runtime, spec)
-    _document_publishers(broker, spec)
     tasks: list[asyncio.Task[None]] = []
 
     async def start() -> None:
@@ -69,14 +67,10 @@ def build_app(spec: ServiceSpec) -> AsgiFastStream:
 
     return AsgiFastStream(
         broker,
-        asgi_routes=health_routes(runtime, broker),
+        asgi_routes=(*health_routes(runtime, broker), *asyncapi_routes(describe(spec))),
         on_startup=[start],
         on_shutdown=[stop],
         after_shutdown=[close],
-        specification=AsyncAPI(
-            broker, title=f"{spec.name} service", version=spec.service.version, description=spec.service.summary
-        ),
-        asyncapi_path="/docs/asyncapi",
         logger=get_logger("faststream"),
     )
 
@@ -136,15 +130,14 @@ async def _leave_undecoded(message: StreamMessage[Any]) -> None:  # noqa: ARG001
     return None
 
 
-def _document_publishers(broker: KafkaBroker, spec: ServiceSpec) -> None:
-    """Publishers for the AsyncAPI document; the relay, not faststream, sends the records."""
-    for event in spec.service.publishes:
-        topic = NOTIFICATIONS if event.ce_type.startswith("programme.") else events_topic(spec.name)
-        broker.publisher(topic, title=f"{topic}:{event.ce_type}", schema=event, description=event.__doc__ or "")
-    broker.publisher(
-        dlq_topic(spec.name),
-        title=f"{dlq_topic(spec.name)}:dead-letters",
-        description="unreadable records, unchanged, with x-error-* headers",
+def describe(spec: ServiceSpec) -> dict[str, Any]:
+    """The service's AsyncAPI document, from what it reads and publishes (faststream's would show empty payloads)."""
+    return asyncapi.document(
+        spec.name,
+        version=spec.service.version,
+        summary=spec.service.summary,
+        publishes=spec.service.publishes,
+        reads=[asyncapi.Reads.of(subscription) for subscription in spec.subscriptions],
     )
 
 
