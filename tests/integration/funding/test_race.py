@@ -85,7 +85,7 @@ async def test_eight_decisions_racing_for_a_budget_that_fits_one_grant_exactly_o
     assert len(refused) == 7
     assert all([reason["code"] for reason in r.data["reasons"]] == ["insufficient_budget"] for r in refused)
     totals = await assert_books_balance(admin_db, year)
-    assert (totals.total, totals.active_grants, totals.remaining) == (1_000_000, 1_000_000, 0)
+    assert (totals.total, totals.committed, totals.remaining) == (1_000_000, 1_000_000, 0)
     grants = await admin_db.fetchval("SELECT count(*) FROM funding.grants WHERE programme_year = $1", year)
     assert grants == 1
     # Both instances took part in the race.

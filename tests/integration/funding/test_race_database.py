@@ -136,7 +136,7 @@ async def test_eight_transactions_racing_for_a_budget_that_fits_one_grant_exactl
     assert [r[0] for r in results].count("funding.FundingGranted.v1") == 1
     assert sorted(codes for _, codes in results if codes) == [["insufficient_budget"]] * 7
     totals = await assert_books_balance(admin_db, year)
-    assert (totals.remaining, totals.active_grants) == (0, 1_000_000)
+    assert (totals.remaining, totals.committed) == (0, 1_000_000)
 
 
 async def test_racing_grants_of_many_sizes_spend_at_most_the_budget_and_refuse_only_what_no_longer_fits(
@@ -154,7 +154,7 @@ async def test_racing_grants_of_many_sizes_spend_at_most_the_budget_and_refuse_o
     refused = [amount for (_, amount), (_, codes) in zip(decisions, results, strict=True) if codes]
     assert all(codes == ["insufficient_budget"] for _, codes in results if codes)
     totals = await assert_books_balance(admin_db, year)
-    assert sum(granted) == totals.active_grants == 3_000_000 - totals.remaining
+    assert sum(granted) == totals.committed == 3_000_000 - totals.remaining
     # Remaining money only shrinks, so a refused grant that would fit now would have fitted then.
     assert all(amount > totals.remaining for amount in refused)
 
