@@ -1,7 +1,8 @@
 """asyncpg queries of the funding service: plain functions (conn, *, ...) that never commit.
 
 Lock order, the same in every transaction, so that two of them never wait on each other in a
-circle: funding case, then organisation, then budget (the year's lock, then its row).
+circle: funding case, then organisation (a grant) or payment id (a payment), then budget (the
+year's lock, then its row).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The funding service's use cases: load, decide, save, record; each runs in the transaction it is given.
 
-Lock order, as the repository writes it: case, organisation, budget. The guarded UPDATEs on the
-budget are the database's backstop under the domain's rule.
+Lock order, as the repository writes it: case, organisation or payment id, budget. The guarded
+UPDATEs on the budget and on a grant's paid sum are the database's backstop under the domain's rule.
 """
 
 from __future__ import annotations

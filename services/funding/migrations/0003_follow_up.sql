@@ -7,7 +7,8 @@ ALTER TABLE funding_cases ADD CONSTRAINT funding_cases_status_check
     CHECK (status IN ('open', 'granted', 'declined', 'closed', 'released', 'accepted', 'lapsed', 'completed'));
 
 -- accept_by: the end of the acceptance period, fixed when the grant is made. A grant made before
--- this migration gets the contract's default period from its own time.
+-- this migration could not be accepted until now: it gets the contract's default period (30 days)
+-- from the migration, not from its own time, so that deploying the follow-up lapses nothing at once.
 -- released_at (0001) is now also set when a grant lapses or its case completes: whatever was not
 -- paid went back to the budget then, and paid_nok is what the grant still holds.
 ALTER TABLE grants
@@ -16,7 +17,7 @@ ALTER TABLE grants
     ADD COLUMN final_report_accepted_at timestamptz,
     ADD COLUMN paid_nok                 bigint NOT NULL DEFAULT 0,
     ADD CONSTRAINT grants_paid_within_grant CHECK (paid_nok BETWEEN 0 AND amount_nok);
-UPDATE grants SET accept_by = granted_at + interval '30 days';
+UPDATE grants SET accept_by = greatest(granted_at, now()) + interval '30 days';
 ALTER TABLE grants ALTER COLUMN accept_by SET NOT NULL;
 
 -- What the lapse job polls: grants still waiting for acceptance, by deadline. Accepting, lapsing
