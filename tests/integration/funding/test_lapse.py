@@ -196,3 +196,26 @@ async def test_an_acceptance_sent_in_time_wins_over_the_lapse_even_when_handled_
     )
     assert status == "accepted"
     await assert_books_balance(admin_db, year)
+
+
+async def test_a_deadline_passing_while_every_replica_is_down_lapses_once_after_they_restart(
+    replicas: list[ServiceProcess], sender: Sender, topic_log: TopicLog, admin_db: asyncpg.Pool
+) -> None:
+    year = this_year()
+    await answer(topic_log, await allocate(sender, year, 5_000_000))
+    app, deadline = await grant_now(sender, topic_log)
+
+    for proc in replicas:
+        proc.kill()
+    await until_past(deadline, topic_log)
+    assert of(topic_log, LAPSED, app) == []  # nobody ran: the plan waits in the grants table
+    for proc in replicas:
+        proc.start()
+    for proc in replicas:
+        await proc.wait_ready()
+
+    await topic_log.wait_for(is_event(LAPSED, app.key), timeout=60)
+    await topic_log.settle(2.0)
+    assert len(of(topic_log, LAPSED, app)) == 1
+    assert len(of(topic_log, RELEASED, app)) == 1
+    await assert_books_balance(admin_db, year)
