@@ -323,3 +323,23 @@ async def test_a_withdrawal_before_any_payment_releases_the_whole_grant_and_tell
     assert notifications(topic_log, template="funding.withdrawn_after_payments", about=app.key) == []
     totals = await assert_books_balance(admin_db, year)
     assert totals.remaining == 10_000_000
+
+
+async def test_an_ended_grant_counts_toward_de_minimis_by_what_it_paid(
+    sender: Sender, topic_log: TopicLog, admin_db: asyncpg.Pool
+) -> None:
+    app, year, _ = await running(sender, topic_log, admin_db)
+    await paid(sender, topic_log, app, kind="interim", documented=1_000_000)
+    await withdraw(sender, app)
+    await topic_log.wait_for(is_event(RELEASED, app.key))
+
+    # The organisation keeps 400 000 of aid: 2 900 000 more fits the 3 300 000 cap, 3 000 000 does not.
+    too_much = application(app.organisation_number, requested_nok=3_000_000, total_cost_nok=6_000_000)
+    fits = application(app.organisation_number, requested_nok=2_900_000, total_cost_nok=6_000_000)
+    for later in (too_much, fits):
+        await make_ready(sender, topic_log, later)
+    refused = await decide(sender, too_much, at=in_year(year, day=20), amount=3_000_000)
+    assert await rejection_codes(topic_log, refused) == ["de_minimis_exceeded"]
+    granted_rest = await answer(topic_log, await decide(sender, fits, at=in_year(year, day=20), amount=2_900_000))
+    assert granted_rest.ce_type == GRANTED
+    await assert_books_balance(admin_db, year)
