@@ -67,7 +67,10 @@ class ApprovePayment(Command):
     payment_id: UUID = Field(description="the payment's idempotency key: the same id with other content is refused")
     application_id: UUID
     kind: PaymentKind = Field(description="interim: an instalment under the cap; final: after the final report")
-    documented_costs_nok: NOK = Field(description="the project's eligible costs documented so far, cumulative")
+    # The bound only keeps absurd values out of the database (bigint); positivity is the domain's rule.
+    documented_costs_nok: NOK = Field(
+        le=10**15, description="the project's eligible costs documented so far, cumulative"
+    )
     approved_by: str = Field(min_length=1, max_length=500, description="who approved the payment")
 
 
