@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from shared.contract.applications import ConfirmedBy
 from shared.contract.base import NOK, AwareDatetime, Command, Event, Template
@@ -74,6 +74,69 @@ class ApprovePayment(Command):
     approved_by: str = Field(min_length=1, max_length=500, description="who approved the payment")
 
 
+# a decision's record
+
+
+class AidInYear(BaseModel):
+    """The organisation's aid in one programme year, as the de minimis rule counted it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    programme_year: int = Field(description="the programme year")
+    aid_nok: NOK = Field(description="the organisation's active grants in that year before this decision, in NOK")
+
+
+class DecisionBasis(BaseModel):
+    """The figures each rule of a funding decision used, so that the decision can be explained on appeal.
+
+    A decline is judged, not computed: its basis holds the case's figures and the caps, and null
+    or empty for the figures of the money rules, which a decline does not apply.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    programme_year: int = Field(description="the programme year whose budget and de minimis window were used")
+    requested_nok: NOK = Field(description="what the application requested, in NOK")
+    amount_nok: NOK | None = Field(
+        description="what the decision granted, or the refused grant asked for, in NOK; null on a decline"
+    )
+    total_cost_nok: NOK = Field(description="the project's total cost, in NOK")
+    size: str = Field(description="the company's size class, which sets the maximum aid intensity")
+    aid_intensity_pct: float | None = Field(
+        description=(
+            "amount / total cost in percent, rounded to two decimals for reading (the rule compares the "
+            "whole amounts exactly); null on a decline or when the total cost is not positive"
+        )
+    )
+    max_aid_intensity_pct: int | None = Field(
+        description="the maximum aid intensity for the size class, in percent; null when none is configured"
+    )
+    de_minimis_aid: list[AidInYear] = Field(
+        description=(
+            "the organisation's aid in each year of every three-year window that contains the programme year "
+            "(two years before it to two after it), before this decision; empty on a decline"
+        )
+    )
+    de_minimis_window_nok: NOK | None = Field(
+        description=(
+            "the most aid any of those windows holds with this amount added (the first over the cap when "
+            "refused for it); null on a decline"
+        )
+    )
+    de_minimis_cap_nok: NOK = Field(description="the de minimis cap on aid in any three-year window, in NOK")
+    budget_remaining_before_nok: NOK | None = Field(
+        description=(
+            "what was left of the year's budget before the decision; null when none is allocated, or on a decline"
+        )
+    )
+    budget_remaining_after_nok: NOK | None = Field(
+        description=(
+            "what is left of the year's budget after the decision: less the amount on a grant, the same on a "
+            "refusal; null when none is allocated, or on a decline"
+        )
+    )
+
+
 # events
 
 
@@ -118,6 +181,9 @@ class FundingGranted(Event):
     amount_nok: NOK
     programme_year: int
     budget_remaining_nok: NOK
+    basis: DecisionBasis | None = Field(
+        default=None, description="the figures each rule used; absent on grants recorded before it was added"
+    )
 
 
 class FundingDeclined(Event):
@@ -128,6 +194,9 @@ class FundingDeclined(Event):
 
     application_id: UUID
     reason: str
+    basis: DecisionBasis | None = Field(
+        default=None, description="the case's figures and the caps; absent on declines recorded before it was added"
+    )
 
 
 class FundingCaseClosed(Event):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Final, Literal
+from typing import Final, Literal, TypedDict
 from uuid import UUID
 
 from funding.domain import budgets
@@ -24,7 +24,9 @@ from shared.contract import funding as contract
 from shared.contract.applications import ApplicationReadyForDecision
 from shared.contract.base import Reason, Template
 from shared.contract.funding import (
+    AidInYear,
     DecideFunding,
+    DecisionBasis,
     FundingCaseClosed,
     FundingCaseOpened,
     FundingDeclined,
@@ -176,12 +178,15 @@ def decide(
     if reasons or case is None:
         return refusal(*reasons)
     if command.outcome == "decline":
-        declined = FundingDeclined(application_id=case.application_id, reason=command.reason)
+        basis = decline_basis(case, year=year, policy=policy)
+        declined = FundingDeclined(application_id=case.application_id, reason=command.reason, basis=basis)
         return Outcome(CaseAfter(replace(case, status="declined")), (declined,))
     amount = command.amount_nok or 0
-    reasons = grant_refusals(case, amount_nok=amount, budget=budget, aid_by_year=aid_by_year, year=year, policy=policy)
+    assessment = assess_grant(case, amount_nok=amount, budget=budget, aid_by_year=aid_by_year, year=year, policy=policy)
+    reasons = list(assessment.reasons)
     if reasons or budget is None:
-        return refusal(*reasons, notices=_refused(case, reasons, amount_nok=amount, year=year))
+        notices = _refused(case, reasons, amount_nok=amount, year=year)
+        return refusal(*reasons, notices=notices, basis=assessment.basis)
     after = budget.take(amount)
     thresholds = budgets.thresholds_crossed(after, policy=policy, already=crossed)
     granted = FundingGranted(
@@ -190,6 +195,7 @@ def decide(
         amount_nok=amount,
         programme_year=year,
         budget_remaining_nok=after.remaining_nok,
+        basis=assessment.basis,
     )
     accept_by = at + policy.acceptance_period
     case_after = replace(case, status="granted", granted_nok=amount, granted_year=year, accept_by=accept_by)
@@ -213,13 +219,30 @@ def tell_applicant(case: Case, template: Template, **params: object) -> tuple[No
     return (Notice(template, about=about, params=full, email=case.contact.email),)
 
 
-def grant_lost_race(case: Case, *, amount_nok: int, year: int) -> Decision:
-    """The database's guard refused to take the money that the decision saw (the backstop): refused as short."""
+def grant_lost_race(case: Case, *, amount_nok: int, year: int, seen: DecisionBasis | None = None) -> Decision:
+    """The database's guard refused to take the money that the decision saw (the backstop): refused as short.
+
+    ``seen`` is the basis of the grant decided on that read; the refusal carries it with nothing
+    taken, as the figures the decision had, which a racing grant made stale.
+    """
     reasons = [Reason(code=INSUFFICIENT_BUDGET, field="amount_nok", message=f"the {year} budget cannot cover it")]
-    return refusal(*reasons, notices=_refused(case, reasons, amount_nok=amount_nok, year=year))
+    basis = (
+        None
+        if seen is None
+        else seen.model_copy(update={"budget_remaining_after_nok": seen.budget_remaining_before_nok})
+    )
+    return refusal(*reasons, notices=_refused(case, reasons, amount_nok=amount_nok, year=year), basis=basis)
 
 
-def grant_refusals(
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """What the rules found about a grant: every rule it breaks, and the figures they used."""
+
+    reasons: tuple[Reason, ...]
+    basis: DecisionBasis
+
+
+def assess_grant(
     case: Case,
     *,
     amount_nok: int,
@@ -227,8 +250,8 @@ def grant_refusals(
     aid_by_year: Mapping[int, int],
     year: int,
     policy: Policy,
-) -> list[Reason]:
-    """Every rule a grant of ``amount_nok`` in ``year`` breaks; empty when it may be granted."""
+) -> Assessment:
+    """Every rule a grant of ``amount_nok`` in ``year`` breaks (none: it may be granted), and their figures."""
     reasons: list[Reason] = []
     if amount_nok > case.opened.requested_nok:
         reasons.append(
@@ -238,9 +261,9 @@ def grant_refusals(
                 message=f"{amount_nok} NOK is more than the {case.opened.requested_nok} NOK requested",
             )
         )
-    intensity = aid_intensity_refusal(case, amount_nok=amount_nok, policy=policy)
-    if intensity is not None:
-        reasons.append(intensity)
+    intensity = aid_intensity(case, amount_nok=amount_nok, policy=policy)
+    if intensity.refusal is not None:
+        reasons.append(intensity.refusal)
     if budget is None:
         reasons.append(
             Reason(code=INSUFFICIENT_BUDGET, field="amount_nok", message=f"no budget is allocated for {year}")
@@ -253,50 +276,136 @@ def grant_refusals(
                 message=f"{amount_nok} NOK is more than the {budget.remaining_nok} NOK left of the {year} budget",
             )
         )
-    de_minimis = de_minimis_refusal(amount_nok=amount_nok, aid_by_year=aid_by_year, year=year, policy=policy)
-    if de_minimis is not None:
-        reasons.append(de_minimis)
-    return reasons
+    de_minimis = de_minimis_check(amount_nok=amount_nok, aid_by_year=aid_by_year, year=year, policy=policy)
+    if de_minimis.refusal is not None:
+        reasons.append(de_minimis.refusal)
+    before = None if budget is None else budget.remaining_nok
+    after = before if reasons or before is None else before - amount_nok
+    basis = DecisionBasis(
+        **_case_figures(case, year=year, policy=policy),
+        amount_nok=amount_nok,
+        aid_intensity_pct=intensity.pct,
+        de_minimis_aid=[AidInYear(programme_year=y, aid_nok=aid_by_year.get(y, 0)) for y in affected_years(year)],
+        de_minimis_window_nok=de_minimis.window_nok,
+        budget_remaining_before_nok=before,
+        budget_remaining_after_nok=after,
+    )
+    return Assessment(tuple(reasons), basis)
+
+
+def grant_refusals(
+    case: Case,
+    *,
+    amount_nok: int,
+    budget: Budget | None,
+    aid_by_year: Mapping[int, int],
+    year: int,
+    policy: Policy,
+) -> list[Reason]:
+    """Every rule a grant of ``amount_nok`` in ``year`` breaks; empty when it may be granted."""
+    assessment = assess_grant(
+        case, amount_nok=amount_nok, budget=budget, aid_by_year=aid_by_year, year=year, policy=policy
+    )
+    return list(assessment.reasons)
+
+
+def decline_basis(case: Case, *, year: int, policy: Policy) -> DecisionBasis:
+    """A decline's record: the case's figures and the caps; the money rules are not applied to a decline."""
+    return DecisionBasis(
+        **_case_figures(case, year=year, policy=policy),
+        amount_nok=None,
+        aid_intensity_pct=None,
+        de_minimis_aid=[],
+        de_minimis_window_nok=None,
+        budget_remaining_before_nok=None,
+        budget_remaining_after_nok=None,
+    )
+
+
+class _CaseFigures(TypedDict):
+    programme_year: int
+    requested_nok: int
+    total_cost_nok: int
+    size: str
+    max_aid_intensity_pct: int | None
+    de_minimis_cap_nok: int
+
+
+def _case_figures(case: Case, *, year: int, policy: Policy) -> _CaseFigures:
+    """The figures of a decision's basis that come from the case and the policy, whatever was decided."""
+    return _CaseFigures(
+        programme_year=year,
+        requested_nok=case.opened.requested_nok,
+        total_cost_nok=case.opened.total_cost_nok,
+        size=case.opened.size,
+        max_aid_intensity_pct=policy.max_aid_intensity_pct.get(case.opened.size),
+        de_minimis_cap_nok=policy.de_minimis_cap_nok,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Intensity:
+    """The aid intensity rule's finding: its refusal if broken, and the intensity it computed (None: none could be)."""
+
+    refusal: Reason | None
+    pct: float | None
+
+
+def aid_intensity(case: Case, *, amount_nok: int, policy: Policy) -> Intensity:
+    """Granted / total cost must not pass the size class's maximum; an unknown size class allows nothing.
+
+    The rule compares whole amounts by cross-multiplying; the percentage is computed for the record only.
+    """
+    size, total = case.opened.size, case.opened.total_cost_nok
+    pct = round(amount_nok * 100 / total, 2) if total > 0 else None
+    cap = policy.max_aid_intensity_pct.get(size)
+    if cap is None:
+        message = f"no maximum aid intensity is configured for size class {size!r}"
+        return Intensity(Reason(code=AID_INTENSITY_EXCEEDED, field="amount_nok", message=message), pct)
+    if total <= 0 or amount_nok * 100 > total * cap:
+        message = f"{amount_nok} NOK of a {total} NOK project is more than {cap} % for {size}"
+        return Intensity(Reason(code=AID_INTENSITY_EXCEEDED, field="amount_nok", message=message), pct)
+    return Intensity(None, pct)
 
 
 def aid_intensity_refusal(case: Case, *, amount_nok: int, policy: Policy) -> Reason | None:
-    """Granted / total cost must not pass the size class's maximum; an unknown size class allows nothing."""
-    size, total = case.opened.size, case.opened.total_cost_nok
-    pct = policy.max_aid_intensity_pct.get(size)
-    if pct is None:
-        return Reason(
-            code=AID_INTENSITY_EXCEEDED,
-            field="amount_nok",
-            message=f"no maximum aid intensity is configured for size class {size!r}",
-        )
-    if total <= 0 or amount_nok * 100 > total * pct:
-        return Reason(
-            code=AID_INTENSITY_EXCEEDED,
-            field="amount_nok",
-            message=f"{amount_nok} NOK of a {total} NOK project is more than {pct} % for {size}",
-        )
-    return None
+    """The aid intensity rule's refusal of ``amount_nok``, if it refuses."""
+    return aid_intensity(case, amount_nok=amount_nok, policy=policy).refusal
 
 
-def de_minimis_refusal(*, amount_nok: int, aid_by_year: Mapping[int, int], year: int, policy: Policy) -> Reason | None:
+@dataclass(frozen=True, slots=True)
+class DeMinimis:
+    """The de minimis rule's finding: its refusal if broken, and the window total it judged by."""
+
+    refusal: Reason | None
+    window_nok: int
+
+
+def de_minimis_check(*, amount_nok: int, aid_by_year: Mapping[int, int], year: int, policy: Policy) -> DeMinimis:
     """The cap holds in every three-year window that contains ``year``.
 
     For decisions taken in time order only the window ending in ``year`` matters; checking the
-    later windows too keeps a back-dated decision from pushing a later year's window over.
+    later windows too keeps a back-dated decision from pushing a later year's window over. The
+    window judged by is the first over the cap, else the fullest.
     """
+    fullest = 0
     for end in range(year, year + DE_MINIMIS_YEARS):
         window = range(end - DE_MINIMIS_YEARS + 1, end + 1)
         total = amount_nok + sum(aid_by_year.get(y, 0) for y in window)
         if total > policy.de_minimis_cap_nok:
-            return Reason(
-                code=DE_MINIMIS_EXCEEDED,
-                field="amount_nok",
-                message=(
-                    f"the organisation's aid in {window.start}-{window.stop - 1} would be {total} NOK, "
-                    f"over the de minimis cap of {policy.de_minimis_cap_nok} NOK"
+            return DeMinimis(
+                Reason(
+                    code=DE_MINIMIS_EXCEEDED,
+                    field="amount_nok",
+                    message=(
+                        f"the organisation's aid in {window.start}-{window.stop - 1} would be {total} NOK, "
+                        f"over the de minimis cap of {policy.de_minimis_cap_nok} NOK"
+                    ),
                 ),
+                total,
             )
-    return None
+        fullest = max(fullest, total)
+    return DeMinimis(None, fullest)
 
 
 def _refused(case: Case, reasons: list[Reason], *, amount_nok: int, year: int) -> tuple[Notice, ...]:
