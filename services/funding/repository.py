@@ -19,7 +19,7 @@ from funding.domain import ledger
 from funding.domain.budgets import Budget, Threshold
 from funding.domain.cases import Case, CaseStatus, Contact
 from funding.domain.grants import Payment, PaymentHistory
-from shared.contract.funding import AllocateBudget, FundingCaseOpened
+from shared.contract.funding import AllocateBudget, DecisionBasis, FundingCaseOpened
 from shared.db import Connection
 
 _YEAR_LOCK = "funding/budget/"
@@ -179,6 +179,15 @@ async def _read_case(conn: Connection, *, application_id: UUID) -> Case | None:
 async def set_case_status(conn: Connection, *, application_id: UUID, status: CaseStatus, at: datetime) -> None:
     await conn.execute(
         "UPDATE funding_cases SET status = $2, updated_at = $3 WHERE application_id = $1", application_id, status, at
+    )
+
+
+async def keep_decision_basis(conn: Connection, *, application_id: UUID, basis: DecisionBasis) -> None:
+    """The figures the case's grant or decline used, as its event carried them."""
+    await conn.execute(
+        "UPDATE funding_cases SET decision_basis = $2::jsonb WHERE application_id = $1",
+        application_id,
+        basis.model_dump_json(),
     )
 
 

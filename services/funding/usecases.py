@@ -20,7 +20,7 @@ from shared.contract.applications import (
     ApplicationWithdrawn,
     FinalReportAccepted,
 )
-from shared.contract.funding import AcceptGrant, AllocateBudget, ApprovePayment, DecideFunding, FundingGranted
+from shared.contract.funding import AcceptGrant, AllocateBudget, ApprovePayment, DecideFunding
 from shared.db import Connection
 from shared.logging import get_logger
 from shared.outbox import Recorder
@@ -109,13 +109,15 @@ class UseCases:
         change = outcome.state
         if change is not None and change.budget is not None and amount is not None:
             if await repository.take_from_budget(conn, programme_year=year, amount_nok=amount) is None:
-                granted = next((e for e in outcome.events if isinstance(e, FundingGranted)), None)
-                seen = None if granted is None else granted.basis
-                outcome = cases.grant_lost_race(change.case, amount_nok=amount, year=year, seen=seen)
+                outcome = cases.grant_lost_race(change.case, amount_nok=amount, year=year, seen=change.basis)
             else:
                 await _save_grant(conn, change, command=command, cause=cause)
         if change is not None and not outcome.refused:
             await _enter(conn, change.case, actor=command.decided_by, reason=command.reason, cause=cause)
+            if change.basis is not None:
+                await repository.keep_decision_basis(
+                    conn, application_id=change.case.application_id, basis=change.basis
+                )
         out.record(outcome)
         if change is not None and not outcome.refused:
             for threshold in change.thresholds:

@@ -96,12 +96,13 @@ class Case:
 @dataclass(frozen=True, slots=True)
 class CaseAfter:
     """A case after a decision; with the year's budget after it and the thresholds it crossed when money moved,
-    and the grant money it gave back to that budget."""
+    the grant money it gave back to that budget, and the figures a grant or decline used, kept with the case."""
 
     case: Case
     budget: Budget | None = None
     thresholds: tuple[Threshold, ...] = ()
     released_nok: int = 0
+    basis: DecisionBasis | None = None
 
 
 Decision = Outcome[CaseAfter]
@@ -180,7 +181,7 @@ def decide(
     if command.outcome == "decline":
         basis = decline_basis(case, year=year, policy=policy)
         declined = FundingDeclined(application_id=case.application_id, reason=command.reason, basis=basis)
-        return Outcome(CaseAfter(replace(case, status="declined")), (declined,))
+        return Outcome(CaseAfter(replace(case, status="declined"), basis=basis), (declined,))
     amount = command.amount_nok or 0
     assessment = assess_grant(case, amount_nok=amount, budget=budget, aid_by_year=aid_by_year, year=year, policy=policy)
     reasons = list(assessment.reasons)
@@ -207,7 +208,7 @@ def decide(
         accept_by=accept_by.isoformat(),
     )
     messages = (granted, *awaiting, *budgets.crossings(after, thresholds))
-    return Outcome(CaseAfter(case_after, after, thresholds), messages)
+    return Outcome(CaseAfter(case_after, after, thresholds, basis=assessment.basis), messages)
 
 
 def tell_applicant(case: Case, template: Template, **params: object) -> tuple[Notice, ...]:

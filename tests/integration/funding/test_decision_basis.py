@@ -1,7 +1,9 @@
-"""A decision's basis through Kafka: a grant, a refused grant and a decline carry the figures their rules used."""
+"""A decision's basis through Kafka: a grant, a refused grant and a decline carry the figures their rules used,
+and a decided case keeps them in funding's schema."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import asyncpg
@@ -23,6 +25,14 @@ from tests.integration.funding.conftest import (
 def aid(first: int, by_year: dict[int, int]) -> list[dict[str, int]]:
     """The organisation's aid in each year from two before the decision's year to two after it."""
     return [{"programme_year": y, "aid_nok": by_year.get(y, 0)} for y in range(first - 2, first + 3)]
+
+
+async def kept_basis(admin_db: asyncpg.Pool, application_id: str) -> Any:
+    """The basis the case keeps in funding's schema, as JSON."""
+    kept = await admin_db.fetchval(
+        "SELECT decision_basis::text FROM funding.funding_cases WHERE application_id = $1::uuid", application_id
+    )
+    return None if kept is None else json.loads(kept)
 
 
 async def test_a_grant_a_refusal_and_a_decline_carry_the_figures_their_rules_used(
@@ -61,6 +71,8 @@ async def test_a_grant_a_refusal_and_a_decline_carry_the_figures_their_rules_use
         "budget_remaining_after_nok": 4_400_000,
     }
 
+    assert await kept_basis(admin_db, app.key) == grant.data["basis"]
+
     refused = await answer(topic_log, await decide(sender, medium, at=in_year(year), amount=900_000))
 
     assert refused.ce_type == "funding.CommandRejected.v1", refused.data
@@ -71,6 +83,7 @@ async def test_a_grant_a_refusal_and_a_decline_carry_the_figures_their_rules_use
     assert basis["de_minimis_aid"] == aid(year, {year - 1: 1_000_000, year: 600_000})
     assert basis["de_minimis_window_nok"] == 2_500_000
     assert (basis["budget_remaining_before_nok"], basis["budget_remaining_after_nok"]) == (4_400_000, 4_400_000)
+    assert await kept_basis(admin_db, medium.key) is None  # a refusal decides nothing: the case stays open
 
     decline = await answer(topic_log, await decide(sender, declined, at=in_year(year), outcome="decline"))
 
@@ -89,6 +102,7 @@ async def test_a_grant_a_refusal_and_a_decline_carry_the_figures_their_rules_use
         "budget_remaining_before_nok": None,
         "budget_remaining_after_nok": None,
     }
+    assert await kept_basis(admin_db, declined.key) == decline.data["basis"]
 
 
 async def test_a_refusal_for_the_de_minimis_cap_shows_the_window_over_it(
