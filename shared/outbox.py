@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
+
 from shared.contract.base import CommandRejected, Event, NotificationRequested, Reason, Recipient
 from shared.db import Connection
 from shared.envelope import build_headers
@@ -58,7 +60,7 @@ class Recorder:
     def record(self, outcome: Outcome[Any]) -> None:
         """What a decision gives, in its order: the refusal first if it is one, then its events and notices."""
         if outcome.refused:
-            self.reject(outcome.reasons)
+            self.reject(outcome.reasons, basis=outcome.basis)
         for message in outcome.messages:
             if isinstance(message, Notice):
                 self.notify(message)
@@ -71,8 +73,8 @@ class Recorder:
             topic=self.events_topic, key=event.record_key(), ce_type=event.ce_type, payload=event.model_dump_json()
         )
 
-    def reject(self, reasons: Sequence[Reason]) -> None:
-        """The command's one answer when a rule refuses it: every reason found."""
+    def reject(self, reasons: Sequence[Reason], *, basis: BaseModel | None = None) -> None:
+        """The command's one answer when a rule refuses it: every reason found, and the figures the rules used."""
         if self.command_type is None:
             msg = "only a command can be rejected"
             raise RuntimeError(msg)
@@ -82,6 +84,7 @@ class Recorder:
             command_type=self.command_type,
             subject=subject,
             reasons=list(reasons),
+            basis=None if basis is None else basis.model_dump(mode="json"),
         )
         self.rejected = True
         self._record(

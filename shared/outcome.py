@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
+from pydantic import BaseModel
+
 from shared.contract.base import Event, Reason, Template
 
 StateT = TypeVar("StateT")
@@ -39,16 +41,21 @@ class Outcome(Generic[StateT]):
     """The state after the decision (None when nothing changed), what it records in that order, or its refusal.
 
     A refusal records no events: the command's one answer is its `CommandRejected`; it may still
-    ask for notices (a case handler told why the money was not there).
+    ask for notices (a case handler told why the money was not there). ``basis`` is the figures
+    the refusing rules used, a contract model the refusal carries as its ``basis``.
     """
 
     state: StateT | None = None
     messages: tuple[Event | Notice, ...] = ()
     reasons: tuple[Reason, ...] = ()
+    basis: BaseModel | None = None
 
     def __post_init__(self) -> None:
         if self.reasons and self.events:
             msg = "a refused command causes no events"
+            raise ValueError(msg)
+        if self.basis is not None and not self.reasons:
+            msg = "only a refusal carries a basis; an event carries its own"
             raise ValueError(msg)
 
     @property
@@ -66,12 +73,13 @@ class Outcome(Generic[StateT]):
     def then(self, after: Outcome[StateT]) -> Outcome[StateT]:
         """This outcome followed by another decided on its state: the later state, both messages in order."""
         state = after.state if after.state is not None else self.state
-        return Outcome(state, (*self.messages, *after.messages), (*self.reasons, *after.reasons))
+        basis = after.basis if after.basis is not None else self.basis
+        return Outcome(state, (*self.messages, *after.messages), (*self.reasons, *after.reasons), basis)
 
 
 NOTHING: Final[Outcome[Any]] = Outcome()
 
 
-def refusal(*reasons: Reason, notices: tuple[Notice, ...] = ()) -> Outcome[Any]:
-    """A refused command: every reason found, and the notices its refusal asks for."""
-    return Outcome(messages=notices, reasons=reasons)
+def refusal(*reasons: Reason, notices: tuple[Notice, ...] = (), basis: BaseModel | None = None) -> Outcome[Any]:
+    """A refused command: every reason found, the notices its refusal asks for, and the figures its rules used."""
+    return Outcome(messages=notices, reasons=reasons, basis=basis)

@@ -99,13 +99,25 @@ class CommandRejected(Event):
     command_type: str
     subject: str
     reasons: list[Reason]
+    # One shared refusal type for every command, so its basis is an object whose shape the command's
+    # service documents (typed there); absent (null) when no rule on figures refused.
+    basis: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "The figures the refusing rules used, for explaining the refusal; null when no rule on figures "
+            "refused. funding.DecideFunding: a DecisionBasis, as on funding.FundingGranted. "
+            "workshops.ScheduleWorkshop and workshops.RescheduleWorkshop refused as double-booked: a "
+            "ClashBasis, {clashes: [{code, field, workshop_id, travel_gap_needed_minutes, "
+            "travel_gap_minutes}]}, one entry per workshop the slot clashed with."
+        ),
+    )
 
 
 class Recipient(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     email: str | None = None
-    role: str | None = Field(default=None, description="case-handlers | programme-office | cluster:<id>")
+    role: str | None = Field(default=None, description="case-handlers | programme-office | finance | cluster:<id>")
 
 
 Audience = Literal["staff", "applicant", "participant"]

@@ -80,6 +80,22 @@ def example_of(schema: dict[str, Any]) -> Any:
     return _Example(schema).value(schema, "")
 
 
+_JSON_TYPES: Final[dict[str, type | tuple[type, ...]]] = {
+    "object": dict,
+    "array": list,
+    "string": str,
+    "integer": int,
+    "number": (int, float),
+    "boolean": bool,
+}
+
+
+def _fits(value: Any, schema: dict[str, Any]) -> bool:
+    """Whether a value known by name has the schema's JSON type (`indicators` items are objects, not text)."""
+    kind = schema.get("type")
+    return not isinstance(kind, str) or kind not in _JSON_TYPES or isinstance(value, _JSON_TYPES[kind])
+
+
 class _Example:
     def __init__(self, root: dict[str, Any]) -> None:
         self.root = root
@@ -93,7 +109,7 @@ class _Example:
         if "anyOf" in schema:
             chosen = next((s for s in schema["anyOf"] if s.get("type") != "null"), schema["anyOf"][0])
             return self.value(chosen, name)
-        if name in BY_NAME:
+        if name in BY_NAME and _fits(BY_NAME[name], schema):
             return BY_NAME[name]
         return self.by_type(schema, name)
 

@@ -99,6 +99,17 @@ BY_NAME: Final[dict[str, str]] = {
     "locale": "the language to render it in",
     "params": "the values the template needs; per template in contract/notifications.md",
     "about": "the key of the thing the notification is about (an application, a workshop, a budget year)",
+    # the follow-up of a grant
+    "report_id": "the progress report's id (UUID), chosen by its sender; the same id with the same content is the "
+    "same report",
+    "period_to": "the last day the progress report covers (YYYY-MM-DD)",
+    "summary": "what the project did in the period the report covers (free text)",
+    "indicators": "each indicator of the application's `what` reported on, with its value so far",
+    "value": "the indicator's value at the end of the period the report covers (free text)",
+    "effects": "the project's effects on the organisation beyond its indicators (free text)",
+    "accepted_by": "who accepted it: the case handler, or for a grant the company's signatory",
+    "payment_id": "the payment's id (UUID), chosen by the case-handling tool; the same id with the same content is "
+    "the same payment",
 }
 
 IN_OBJECT: Final[dict[tuple[str, str], str]] = {
@@ -139,6 +150,8 @@ IN_OBJECT: Final[dict[tuple[str, str], str]] = {
     ("FundingReleased", "amount_nok"): "the amount returned to the year's budget, whole NOK",
     ("GrantLapsed", "amount_nok"): "the amount returned to the year's budget, whole NOK",
     ("GrantAccepted", "amount_nok"): "the amount granted, whole NOK",
+    ("ReturnFinalReport", "reason"): "why the final report is returned, told to the applicant (free text)",
+    ("FinalReportReturned", "reason"): "why the final report was returned (free text)",
     ("AmendApplication", "changes"): "the fields that change, at least one; each replaces the whole field",
     ("ApplicationAmended", "changes"): "the fields that changed, each as a whole",
 }

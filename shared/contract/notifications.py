@@ -55,6 +55,9 @@ PARAMS: Final[dict[str, Param]] = {
     "reason": Param(_TEXT, "the reason given (free text)"),
     "workshop_id": Param(_UUID, "the workshop's id"),
     "kind": Param({"enum": ["clarification", "competence", "cluster_meeting"]}, "the kind of workshop"),
+    "payment_kind": Param(
+        {"enum": ["interim", "final"]}, "interim: against costs documented so far; final: closes the case"
+    ),
     "hosting_cluster": Param(_TEXT, "the id of the cluster that hosts the workshop"),
     "town": Param(_TEXT, "the town the workshop is in"),
     "venue": Param(_TEXT, "the venue"),
@@ -72,6 +75,13 @@ PARAMS: Final[dict[str, Param]] = {
         {"type": "array", "items": {"type": "string"}},
         "the refusal codes the money decided (insufficient_budget, de_minimis_exceeded)",
     ),
+    "final_report_due": Param(_LOCAL_TIME, "when the project's final report is due"),
+    "accept_by": Param(_LOCAL_TIME, "the end of the grant's acceptance period"),
+    "payment_id": Param(_UUID, "the payment's id, as the case-handling tool gave it"),
+    "paid_total_nok": Param(_NOK, "what the grant has paid in all, this payment included"),
+    "remaining_grant_nok": Param(_NOK, "what of the grant is not paid yet"),
+    "paid_nok": Param(_NOK, "what the grant had paid before the withdrawal"),
+    "released_nok": Param(_NOK, "the unpaid rest of the grant, given back to the year's budget"),
 }
 
 
@@ -112,6 +122,18 @@ WHEN: Final[dict[str, str]] = {
     ),
     "funding.budget_threshold": "a year's remaining budget fell below the low share, or to zero: once each per year",
     "funding.decision_refused": "a grant was refused because of the money (budget or de minimis), not the input",
+    "funding.grant_awaiting_acceptance": "a grant was decided: it waits for the company's acceptance until `accept_by`",
+    "funding.grant_lapsed": "a grant was not accepted by its deadline and lapsed: once",
+    "funding.payment_approved": "a payment of the grant was approved: once per payment",
+    "funding.payment_order": "a payment was approved: the order to pay it, once per payment",
+    "funding.withdrawn_after_payments": (
+        "an application was withdrawn after payments: paid money may have to be claimed back; once"
+    ),
+    "applications.final_report_due_soon": "before the final report is due (14 days by default), none waiting: once",
+    "applications.final_report_returned": "staff returned the final report: it may be submitted again",
+    "applications.project_completed": "the final payment closed the funding case: the project is completed",
+    "applications.final_report_overdue": "the final report is due and none was submitted: once",
+    "applications.final_report_to_review": "a final report was submitted and waits for staff to accept or return it",
 }
 
 _WHO: Final[dict[str, str]] = {

@@ -159,6 +159,33 @@ class LocationOut(BaseModel):
     venue: str
 
 
+class DoubleBooking(BaseModel):
+    """One workshop a refused slot clashed with: a facilitator's other booking, or the venue's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: Literal["facilitator_double_booked", "venue_double_booked"] = Field(description="the refusal's code")
+    field: str = Field(description="the command's field the refusal names: facilitators.<index> or location")
+    workshop_id: UUID = Field(description="the workshop it clashed with")
+    travel_gap_needed_minutes: int | None = Field(
+        description=(
+            "for a facilitator booked in another town: the travel buffer the earlier of the two workshops "
+            "needs after it, in minutes; null when the two overlap, and for the venue"
+        )
+    )
+    travel_gap_minutes: int | None = Field(
+        description="for a facilitator booked in another town: the time between the two workshops, in minutes"
+    )
+
+
+class ClashBasis(BaseModel):
+    """The basis of a double-booking refusal (`CommandRejected.basis`): every workshop the slot clashed with."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    clashes: list[DoubleBooking] = Field(description="facilitators' clashes in the command's order, then the venue's")
+
+
 class WorkshopScheduled(Event):
     """A workshop was put on the programme; times in Europe/Oslo's offset."""
 

@@ -1,5 +1,8 @@
 """A funding case: opened by an application ready for decision, decided by a grant or a decline, closed or released.
 
+What happens to a grant after it is made (acceptance, lapse, payments, completion) is in
+:mod:`funding.domain.grants`; withdrawal, which can come at any point, is here.
+
 Pure and synchronous, no I/O; time comes in as an argument. Each decision takes the case as it
 stands and what the decision needs (the year's budget, the organisation's aid), and returns an
 :class:`Outcome`: the case after it, with the year's budget after it when money moved, the events
@@ -10,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Final, Literal
+from datetime import datetime
+from typing import Final, Literal, TypedDict
 from uuid import UUID
 
 from funding.domain import budgets
@@ -18,9 +22,11 @@ from funding.domain.budgets import INVALID_AMOUNT, Budget, Threshold
 from funding.domain.policy import Policy
 from shared.contract import funding as contract
 from shared.contract.applications import ApplicationReadyForDecision
-from shared.contract.base import Reason
+from shared.contract.base import Reason, Template
 from shared.contract.funding import (
+    AidInYear,
     DecideFunding,
+    DecisionBasis,
     FundingCaseClosed,
     FundingCaseOpened,
     FundingDeclined,
@@ -41,18 +47,33 @@ DE_MINIMIS_EXCEEDED: Final = "de_minimis_exceeded"
 # Refusals that a case handler must hear about: the decision was sound, the money was not there.
 SITUATIONAL_CODES: Final = frozenset({INSUFFICIENT_BUDGET, DE_MINIMIS_EXCEEDED})
 
-CaseStatus = Literal["open", "granted", "declined", "closed", "released"]
+# granted: offered, waiting for the company's acceptance; accepted: the project runs and is paid;
+# lapsed, released (withdrawn after the grant) and completed (final payment made) end a grant.
+CaseStatus = Literal["open", "granted", "declined", "closed", "released", "accepted", "lapsed", "completed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """The applicant's contact person, as the application named them: where the applicant's notices go."""
+
+    name: str
+    email: str
 
 
 @dataclass(frozen=True, slots=True)
 class Case:
     """A funding case: the application as it came to decision (what the case's opening said), its status,
-    and its active grant."""
+    its active grant and how far the grant's follow-up has come, and the applicant's contact if known."""
 
     opened: FundingCaseOpened
     status: CaseStatus = "open"
     granted_nok: int | None = None
     granted_year: int | None = None
+    accept_by: datetime | None = None
+    accepted_at: datetime | None = None
+    paid_nok: int = 0
+    final_report_accepted: bool = False
+    contact: Contact | None = None
 
     @property
     def application_id(self) -> UUID:
@@ -66,14 +87,22 @@ class Case:
     def is_open(self) -> bool:
         return self.status == "open"
 
+    @property
+    def unpaid_nok(self) -> int:
+        """What of the active grant is not paid: what goes back to the budget when the grant ends early or closes."""
+        return (self.granted_nok or 0) - self.paid_nok
+
 
 @dataclass(frozen=True, slots=True)
 class CaseAfter:
-    """A case after a decision; with the year's budget after it and the thresholds it crossed when money moved."""
+    """A case after a decision; with the year's budget after it and the thresholds it crossed when money moved,
+    the grant money it gave back to that budget, and the figures a grant or decline used, kept with the case."""
 
     case: Case
     budget: Budget | None = None
     thresholds: tuple[Threshold, ...] = ()
+    released_nok: int = 0
+    basis: DecisionBasis | None = None
 
 
 Decision = Outcome[CaseAfter]
@@ -132,14 +161,16 @@ def decide(
     case: Case | None,
     command: DecideFunding,
     *,
+    at: datetime,
     year: int,
     budget: Budget | None,
     aid_by_year: Mapping[int, int],
     crossed: frozenset[str],
     policy: Policy,
 ) -> Decision:
-    """A grant or a decline of an open case. An amount on a decline is ignored.
+    """A grant or a decline of an open case, decided at ``at``. An amount on a decline is ignored.
 
+    A grant waits for the company's acceptance until the acceptance period from ``at`` has passed.
     ``budget`` is the year's budget, ``aid_by_year`` the organisation's active aid per year of
     :func:`affected_years`, and ``crossed`` the thresholds the year has crossed before: what a
     grant is checked against, read only when :func:`money_asked` says it asks for money.
@@ -148,12 +179,15 @@ def decide(
     if reasons or case is None:
         return refusal(*reasons)
     if command.outcome == "decline":
-        declined = FundingDeclined(application_id=case.application_id, reason=command.reason)
-        return Outcome(CaseAfter(replace(case, status="declined")), (declined,))
+        basis = decline_basis(case, year=year, policy=policy)
+        declined = FundingDeclined(application_id=case.application_id, reason=command.reason, basis=basis)
+        return Outcome(CaseAfter(replace(case, status="declined"), basis=basis), (declined,))
     amount = command.amount_nok or 0
-    reasons = grant_refusals(case, amount_nok=amount, budget=budget, aid_by_year=aid_by_year, year=year, policy=policy)
+    assessment = assess_grant(case, amount_nok=amount, budget=budget, aid_by_year=aid_by_year, year=year, policy=policy)
+    reasons = list(assessment.reasons)
     if reasons or budget is None:
-        return refusal(*reasons, notices=_refused(case, reasons, amount_nok=amount, year=year))
+        notices = _refused(case, reasons, amount_nok=amount, year=year)
+        return refusal(*reasons, notices=notices, basis=assessment.basis)
     after = budget.take(amount)
     thresholds = budgets.thresholds_crossed(after, policy=policy, already=crossed)
     granted = FundingGranted(
@@ -162,18 +196,54 @@ def decide(
         amount_nok=amount,
         programme_year=year,
         budget_remaining_nok=after.remaining_nok,
+        basis=assessment.basis,
     )
-    case_after = replace(case, status="granted", granted_nok=amount, granted_year=year)
-    return Outcome(CaseAfter(case_after, after, thresholds), (granted, *budgets.crossings(after, thresholds)))
+    accept_by = at + policy.acceptance_period
+    case_after = replace(case, status="granted", granted_nok=amount, granted_year=year, accept_by=accept_by)
+    awaiting = tell_applicant(
+        case,
+        contract.GRANT_AWAITING_ACCEPTANCE,
+        amount_nok=amount,
+        programme_year=year,
+        accept_by=accept_by.isoformat(),
+    )
+    messages = (granted, *awaiting, *budgets.crossings(after, thresholds))
+    return Outcome(CaseAfter(case_after, after, thresholds, basis=assessment.basis), messages)
 
 
-def grant_lost_race(case: Case, *, amount_nok: int, year: int) -> Decision:
-    """The database's guard refused to take the money that the decision saw (the backstop): refused as short."""
+def tell_applicant(case: Case, template: Template, **params: object) -> tuple[Notice, ...]:
+    """A notice to the applicant's contact, with the case's id and title; none when funding has no contact."""
+    if case.contact is None:
+        return ()
+    about = str(case.application_id)
+    full = {"application_id": about, "title": case.opened.title, **params}
+    return (Notice(template, about=about, params=full, email=case.contact.email),)
+
+
+def grant_lost_race(case: Case, *, amount_nok: int, year: int, seen: DecisionBasis | None = None) -> Decision:
+    """The database's guard refused to take the money that the decision saw (the backstop): refused as short.
+
+    ``seen`` is the basis of the grant decided on that read; the refusal carries it with nothing
+    taken, as the figures the decision had, which a racing grant made stale.
+    """
     reasons = [Reason(code=INSUFFICIENT_BUDGET, field="amount_nok", message=f"the {year} budget cannot cover it")]
-    return refusal(*reasons, notices=_refused(case, reasons, amount_nok=amount_nok, year=year))
+    basis = (
+        None
+        if seen is None
+        else seen.model_copy(update={"budget_remaining_after_nok": seen.budget_remaining_before_nok})
+    )
+    return refusal(*reasons, notices=_refused(case, reasons, amount_nok=amount_nok, year=year), basis=basis)
 
 
-def grant_refusals(
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """What the rules found about a grant: every rule it breaks, and the figures they used."""
+
+    reasons: tuple[Reason, ...]
+    basis: DecisionBasis
+
+
+def assess_grant(
     case: Case,
     *,
     amount_nok: int,
@@ -181,8 +251,8 @@ def grant_refusals(
     aid_by_year: Mapping[int, int],
     year: int,
     policy: Policy,
-) -> list[Reason]:
-    """Every rule a grant of ``amount_nok`` in ``year`` breaks; empty when it may be granted."""
+) -> Assessment:
+    """Every rule a grant of ``amount_nok`` in ``year`` breaks (none: it may be granted), and their figures."""
     reasons: list[Reason] = []
     if amount_nok > case.opened.requested_nok:
         reasons.append(
@@ -192,9 +262,9 @@ def grant_refusals(
                 message=f"{amount_nok} NOK is more than the {case.opened.requested_nok} NOK requested",
             )
         )
-    intensity = aid_intensity_refusal(case, amount_nok=amount_nok, policy=policy)
-    if intensity is not None:
-        reasons.append(intensity)
+    intensity = aid_intensity(case, amount_nok=amount_nok, policy=policy)
+    if intensity.refusal is not None:
+        reasons.append(intensity.refusal)
     if budget is None:
         reasons.append(
             Reason(code=INSUFFICIENT_BUDGET, field="amount_nok", message=f"no budget is allocated for {year}")
@@ -207,50 +277,136 @@ def grant_refusals(
                 message=f"{amount_nok} NOK is more than the {budget.remaining_nok} NOK left of the {year} budget",
             )
         )
-    de_minimis = de_minimis_refusal(amount_nok=amount_nok, aid_by_year=aid_by_year, year=year, policy=policy)
-    if de_minimis is not None:
-        reasons.append(de_minimis)
-    return reasons
+    de_minimis = de_minimis_check(amount_nok=amount_nok, aid_by_year=aid_by_year, year=year, policy=policy)
+    if de_minimis.refusal is not None:
+        reasons.append(de_minimis.refusal)
+    before = None if budget is None else budget.remaining_nok
+    after = before if reasons or before is None else before - amount_nok
+    basis = DecisionBasis(
+        **_case_figures(case, year=year, policy=policy),
+        amount_nok=amount_nok,
+        aid_intensity_pct=intensity.pct,
+        de_minimis_aid=[AidInYear(programme_year=y, aid_nok=aid_by_year.get(y, 0)) for y in affected_years(year)],
+        de_minimis_window_nok=de_minimis.window_nok,
+        budget_remaining_before_nok=before,
+        budget_remaining_after_nok=after,
+    )
+    return Assessment(tuple(reasons), basis)
+
+
+def grant_refusals(
+    case: Case,
+    *,
+    amount_nok: int,
+    budget: Budget | None,
+    aid_by_year: Mapping[int, int],
+    year: int,
+    policy: Policy,
+) -> list[Reason]:
+    """Every rule a grant of ``amount_nok`` in ``year`` breaks; empty when it may be granted."""
+    assessment = assess_grant(
+        case, amount_nok=amount_nok, budget=budget, aid_by_year=aid_by_year, year=year, policy=policy
+    )
+    return list(assessment.reasons)
+
+
+def decline_basis(case: Case, *, year: int, policy: Policy) -> DecisionBasis:
+    """A decline's record: the case's figures and the caps; the money rules are not applied to a decline."""
+    return DecisionBasis(
+        **_case_figures(case, year=year, policy=policy),
+        amount_nok=None,
+        aid_intensity_pct=None,
+        de_minimis_aid=[],
+        de_minimis_window_nok=None,
+        budget_remaining_before_nok=None,
+        budget_remaining_after_nok=None,
+    )
+
+
+class _CaseFigures(TypedDict):
+    programme_year: int
+    requested_nok: int
+    total_cost_nok: int
+    size: str
+    max_aid_intensity_pct: int | None
+    de_minimis_cap_nok: int
+
+
+def _case_figures(case: Case, *, year: int, policy: Policy) -> _CaseFigures:
+    """The figures of a decision's basis that come from the case and the policy, whatever was decided."""
+    return _CaseFigures(
+        programme_year=year,
+        requested_nok=case.opened.requested_nok,
+        total_cost_nok=case.opened.total_cost_nok,
+        size=case.opened.size,
+        max_aid_intensity_pct=policy.max_aid_intensity_pct.get(case.opened.size),
+        de_minimis_cap_nok=policy.de_minimis_cap_nok,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Intensity:
+    """The aid intensity rule's finding: its refusal if broken, and the intensity it computed (None: none could be)."""
+
+    refusal: Reason | None
+    pct: float | None
+
+
+def aid_intensity(case: Case, *, amount_nok: int, policy: Policy) -> Intensity:
+    """Granted / total cost must not pass the size class's maximum; an unknown size class allows nothing.
+
+    The rule compares whole amounts by cross-multiplying; the percentage is computed for the record only.
+    """
+    size, total = case.opened.size, case.opened.total_cost_nok
+    pct = round(amount_nok * 100 / total, 2) if total > 0 else None
+    cap = policy.max_aid_intensity_pct.get(size)
+    if cap is None:
+        message = f"no maximum aid intensity is configured for size class {size!r}"
+        return Intensity(Reason(code=AID_INTENSITY_EXCEEDED, field="amount_nok", message=message), pct)
+    if total <= 0 or amount_nok * 100 > total * cap:
+        message = f"{amount_nok} NOK of a {total} NOK project is more than {cap} % for {size}"
+        return Intensity(Reason(code=AID_INTENSITY_EXCEEDED, field="amount_nok", message=message), pct)
+    return Intensity(None, pct)
 
 
 def aid_intensity_refusal(case: Case, *, amount_nok: int, policy: Policy) -> Reason | None:
-    """Granted / total cost must not pass the size class's maximum; an unknown size class allows nothing."""
-    size, total = case.opened.size, case.opened.total_cost_nok
-    pct = policy.max_aid_intensity_pct.get(size)
-    if pct is None:
-        return Reason(
-            code=AID_INTENSITY_EXCEEDED,
-            field="amount_nok",
-            message=f"no maximum aid intensity is configured for size class {size!r}",
-        )
-    if total <= 0 or amount_nok * 100 > total * pct:
-        return Reason(
-            code=AID_INTENSITY_EXCEEDED,
-            field="amount_nok",
-            message=f"{amount_nok} NOK of a {total} NOK project is more than {pct} % for {size}",
-        )
-    return None
+    """The aid intensity rule's refusal of ``amount_nok``, if it refuses."""
+    return aid_intensity(case, amount_nok=amount_nok, policy=policy).refusal
 
 
-def de_minimis_refusal(*, amount_nok: int, aid_by_year: Mapping[int, int], year: int, policy: Policy) -> Reason | None:
+@dataclass(frozen=True, slots=True)
+class DeMinimis:
+    """The de minimis rule's finding: its refusal if broken, and the window total it judged by."""
+
+    refusal: Reason | None
+    window_nok: int
+
+
+def de_minimis_check(*, amount_nok: int, aid_by_year: Mapping[int, int], year: int, policy: Policy) -> DeMinimis:
     """The cap holds in every three-year window that contains ``year``.
 
     For decisions taken in time order only the window ending in ``year`` matters; checking the
-    later windows too keeps a back-dated decision from pushing a later year's window over.
+    later windows too keeps a back-dated decision from pushing a later year's window over. The
+    window judged by is the first over the cap, else the fullest.
     """
+    fullest = 0
     for end in range(year, year + DE_MINIMIS_YEARS):
         window = range(end - DE_MINIMIS_YEARS + 1, end + 1)
         total = amount_nok + sum(aid_by_year.get(y, 0) for y in window)
         if total > policy.de_minimis_cap_nok:
-            return Reason(
-                code=DE_MINIMIS_EXCEEDED,
-                field="amount_nok",
-                message=(
-                    f"the organisation's aid in {window.start}-{window.stop - 1} would be {total} NOK, "
-                    f"over the de minimis cap of {policy.de_minimis_cap_nok} NOK"
+            return DeMinimis(
+                Reason(
+                    code=DE_MINIMIS_EXCEEDED,
+                    field="amount_nok",
+                    message=(
+                        f"the organisation's aid in {window.start}-{window.stop - 1} would be {total} NOK, "
+                        f"over the de minimis cap of {policy.de_minimis_cap_nok} NOK"
+                    ),
                 ),
+                total,
             )
-    return None
+        fullest = max(fullest, total)
+    return DeMinimis(None, fullest)
 
 
 def _refused(case: Case, reasons: list[Reason], *, amount_nok: int, year: int) -> tuple[Notice, ...]:
@@ -272,8 +428,9 @@ def _refused(case: Case, reasons: list[Reason], *, amount_nok: int, year: int) -
 
 
 def withdraw(case: Case | None, budget: Budget | None) -> Decision:
-    """An open case closes; a granted one gives its money back to ``budget`` (its year's); anything else stays."""
-    if case is None or case.status not in {"open", "granted"}:
+    """An open case closes; a granted or running one gives its unpaid money back to ``budget`` (its year's), and
+    when something was paid, the case handlers hear that it may have to be claimed back; anything else stays."""
+    if case is None or case.status not in {"open", "granted", "accepted"}:
         return NOTHING
     if case.status == "open":
         return Outcome(
@@ -282,11 +439,31 @@ def withdraw(case: Case | None, budget: Budget | None) -> Decision:
     if case.granted_nok is None or case.granted_year is None or budget is None:
         msg = f"funding case {case.application_id} is granted but has no active grant in a budget"
         raise ValueError(msg)
-    after = budget.give_back(case.granted_nok)
+    released = release(case, budget)
+    after = replace(released.state or CaseAfter(case), case=replace(case, status="released"))
+    if case.paid_nok == 0:
+        return Outcome(after, released.messages)
+    params = {
+        "application_id": str(case.application_id),
+        "organisation_number": case.organisation_number,
+        "applicant_name": case.opened.applicant_name,
+        "paid_nok": case.paid_nok,
+        "released_nok": case.unpaid_nok,
+    }
+    told = Notice(contract.WITHDRAWN_AFTER_PAYMENTS, about=str(case.application_id), params=params)
+    return Outcome(after, (*released.messages, told))
+
+
+def release(case: Case, budget: Budget) -> Outcome[CaseAfter]:
+    """The unpaid rest of the case's grant back to its year's ``budget``; nothing when all of it was paid."""
+    rest = case.unpaid_nok
+    if rest <= 0 or case.granted_year is None:
+        return Outcome(CaseAfter(case))
+    after = budget.give_back(rest)
     released = FundingReleased(
         application_id=case.application_id,
-        amount_nok=case.granted_nok,
+        amount_nok=rest,
         programme_year=case.granted_year,
         budget_remaining_nok=after.remaining_nok,
     )
-    return Outcome(CaseAfter(replace(case, status="released"), after), (released,))
+    return Outcome(CaseAfter(case, after, released_nok=rest), (released,))

@@ -16,7 +16,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from shared.contract.base import Reason
-from shared.contract.workshops import WorkshopKind
+from shared.contract.workshops import ClashBasis, DoubleBooking, WorkshopKind
 from workshops.domain.policy import Policy
 
 OSLO: Final = ZoneInfo("Europe/Oslo")
@@ -187,45 +187,101 @@ def cluster_refusals(hosting_cluster: str, policy: Policy) -> list[Reason]:
     return [Reason(code=UNKNOWN_CLUSTER, field="hosting_cluster", message="not a cluster of the programme")]
 
 
-def facilitator_clashes(slot: Slot, booking: FacilitatorBooking, *, travel_buffer: timedelta) -> bool:
-    """Overlapping anywhere, or in another town with less than the travel buffer between the two.
+@dataclass(frozen=True, slots=True)
+class TravelGap:
+    """Between a facilitator's workshops in two towns: the buffer the earlier one needs, and the time there is."""
 
-    The earlier workshop's buffer counts: the booking's own (kept with it), or this slot's.
-    """
+    needed: timedelta
+    found: timedelta
+
+    @property
+    def too_short(self) -> bool:
+        return self.found < self.needed
+
+
+@dataclass(frozen=True, slots=True)
+class BookingClash:
+    """A facilitator's other booking that a slot clashes with; ``gap`` when the two do not overlap but are too close."""
+
+    booking: FacilitatorBooking
+    gap: TravelGap | None
+
+
+def travel_gap(slot: Slot, booking: FacilitatorBooking, *, travel_buffer: timedelta) -> TravelGap:
+    """The gap between a slot and a booking that do not overlap; the earlier workshop's buffer counts:
+    the booking's own (kept with it), or this slot's."""
+    if booking.ends_at <= slot.starts_at:
+        return TravelGap(booking.travel_ends_at - booking.ends_at, slot.starts_at - booking.ends_at)
+    return TravelGap(travel_buffer, booking.starts_at - slot.ends_at)
+
+
+def facilitator_clash(slot: Slot, booking: FacilitatorBooking, *, travel_buffer: timedelta) -> BookingClash | None:
+    """Overlapping anywhere, or in another town with less than the travel buffer between the two."""
     if overlaps(slot.starts_at, slot.ends_at, booking.starts_at, booking.ends_at):
-        return True
+        return BookingClash(booking, None)
     if booking.town_key == slot.town_key:
-        return False
-    return overlaps(slot.starts_at, slot.ends_at + travel_buffer, booking.starts_at, booking.travel_ends_at)
+        return None
+    gap = travel_gap(slot, booking, travel_buffer=travel_buffer)
+    return BookingClash(booking, gap) if gap.too_short else None
 
 
-def clash_refusals(
-    slot: Slot, facilitators: Sequence[str], around: Surroundings, *, travel_buffer: timedelta
-) -> list[Reason]:
-    """One reason per double-booked facilitator, and one for the venue."""
-    reasons: list[Reason] = []
+def facilitator_clashes(slot: Slot, booking: FacilitatorBooking, *, travel_buffer: timedelta) -> bool:
+    return facilitator_clash(slot, booking, travel_buffer=travel_buffer) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Clashes:
+    """What double-books a slot: one reason per facilitator and one for the venue, and the workshops behind them."""
+
+    reasons: tuple[Reason, ...] = ()
+    basis: ClashBasis | None = None
+
+
+def clashes(slot: Slot, facilitators: Sequence[str], around: Surroundings, *, travel_buffer: timedelta) -> Clashes:
+    """Every facilitator's and the venue's clash with other workshops: the refusal's reasons and its basis."""
     wanted = set(distinct_facilitators(facilitators))
-    clashing = sorted(
-        {
-            booking.facilitator
-            for booking in around.facilitator_bookings
-            if booking.facilitator in wanted and facilitator_clashes(slot, booking, travel_buffer=travel_buffer)
-        }
-    )
-    for facilitator in clashing:
-        index = _index_of(facilitators, facilitator)
-        reasons.append(
-            Reason(
+    found = [
+        clash
+        for booking in around.facilitator_bookings
+        if booking.facilitator in wanted
+        and (clash := facilitator_clash(slot, booking, travel_buffer=travel_buffer)) is not None
+    ]
+    found.sort(key=lambda c: (_index_of(facilitators, c.booking.facilitator), c.booking.starts_at))
+    reasons: list[Reason] = []
+    basis: list[DoubleBooking] = []
+    for clash in found:
+        field = f"facilitators.{_index_of(facilitators, clash.booking.facilitator)}"
+        if field not in {r.field for r in reasons}:
+            message = "the facilitator has another workshop at that time, or too close to it to travel"
+            reasons.append(Reason(code=FACILITATOR_DOUBLE_BOOKED, field=field, message=message))
+        basis.append(
+            DoubleBooking(
                 code=FACILITATOR_DOUBLE_BOOKED,
-                field=f"facilitators.{index}",
-                message="the facilitator has another workshop at that time, or too close to it to travel",
+                field=field,
+                workshop_id=clash.booking.workshop_id,
+                travel_gap_needed_minutes=None if clash.gap is None else _minutes(clash.gap.needed),
+                travel_gap_minutes=None if clash.gap is None else _minutes(clash.gap.found),
             )
         )
     if around.venue_workshops:
         reasons.append(
             Reason(code=VENUE_DOUBLE_BOOKED, field="location", message="the venue is booked at an overlapping time")
         )
-    return reasons
+        basis += [
+            DoubleBooking(
+                code=VENUE_DOUBLE_BOOKED,
+                field="location",
+                workshop_id=workshop_id,
+                travel_gap_needed_minutes=None,
+                travel_gap_minutes=None,
+            )
+            for workshop_id in around.venue_workshops
+        ]
+    return Clashes(tuple(reasons), ClashBasis(clashes=basis) if basis else None)
+
+
+def _minutes(span: timedelta) -> int:
+    return int(span.total_seconds() // 60)
 
 
 def _index_of(facilitators: Sequence[str], key: str) -> int:

@@ -14,11 +14,12 @@ from shared.contract import workshops as contract
 from shared.outcome import Outcome, refusal
 from workshops.domain import reminders
 from workshops.domain.calendar import (
+    Clashes,
     Slot,
     Surroundings,
     Workshop,
     capacity_change_refusals,
-    clash_refusals,
+    clashes,
     local_time,
     open_workshop_refusals,
     schedule_refusals,
@@ -57,21 +58,21 @@ def schedule(
     """A new workshop; its clashes are looked for (``around``) only when its times are valid."""
     slot = slot_of(command)
     timing = time_refusals(slot.starts_at, slot.ends_at, now=now)
-    clashes = (
-        clash_refusals(slot, command.facilitators, around, travel_buffer=policy.travel_buffer)
+    found = (
+        clashes(slot, command.facilitators, around, travel_buffer=policy.travel_buffer)
         if around is not None and not timing
-        else []
+        else Clashes()
     )
     reasons = schedule_refusals(
         exists=exists,
         hosting_cluster=command.hosting_cluster,
         capacity=command.capacity,
         timing=timing,
-        clashes=clashes,
+        clashes=found.reasons,
         policy=policy,
     )
     if reasons:
-        return refusal(*reasons)
+        return refusal(*reasons, basis=found.basis)
     workshop = Workshop(
         workshop_id=command.workshop_id,
         kind=command.kind,
@@ -119,9 +120,9 @@ def reschedule(
     if workshop is None or reasons:
         return refusal(*reasons)
     slot = slot_after(workshop, command)
-    clashes = clash_refusals(slot, workshop.facilitators, around or Surroundings(), travel_buffer=policy.travel_buffer)
-    if clashes:
-        return refusal(*clashes)
+    found = clashes(slot, workshop.facilitators, around or Surroundings(), travel_buffer=policy.travel_buffer)
+    if found.reasons:
+        return refusal(*found.reasons, basis=found.basis)
     moved = replace(
         workshop,
         starts_at=slot.starts_at,

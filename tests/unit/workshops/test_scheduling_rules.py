@@ -175,8 +175,10 @@ def test_clash_refusals_name_each_double_booked_facilitator_and_the_venue() -> N
         facilitator_bookings=[booking(start, end)],
         venue_workshops=[uuid.uuid4()],
     )
-    reasons = calendar.clash_refusals(
-        slot(start, end), ["ola@x.example", "Leif@NCE-SE.example"], around, travel_buffer=BUFFER
+    reasons = list(
+        calendar.clashes(
+            slot(start, end), ["ola@x.example", "Leif@NCE-SE.example"], around, travel_buffer=BUFFER
+        ).reasons
     )
     assert codes(reasons) == ["facilitator_double_booked", "venue_double_booked"]
     assert reasons[0].field == "facilitators.1"
