@@ -49,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Operate the programme's services: topics, database, commands, tails, dead letters, outbox.",
         epilog="Kafka: --bootstrap-servers or PROGRAMME_KAFKA_BOOTSTRAP_SERVERS / KAFKA_BOOTSTRAP_SERVERS; "
         "TLS and SASL via PROGRAMME_KAFKA_SECURITY_PROTOCOL, _SASL_MECHANISM, _SASL_USERNAME, _SASL_PASSWORD, "
-        "_SSL_CAFILE. Database: --admin-dsn or PROGRAMME_ADMIN_DSN.",
+        "_SSL_CAFILE. Database: --admin-dsn or PROGRAMME_ADMIN_DSN. Exit codes: 0 done; 1 the command's own no "
+        "(differences found, no answer in time, no events); 2 what was asked is wrong; 3 Kafka or the database "
+        "could not be reached or refused the login.",
     )
     parser.add_argument("--bootstrap-servers", default=None, help="Kafka bootstrap servers")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
