@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,14 +54,28 @@ class Failure:
 
 
 class LibraryLines(logging.Handler):
-    """Keeps the libraries' last warning or error instead of printing it: the reason behind a failure."""
+    """Keeps the libraries' last warning or error instead of printing it: the reason behind a failure.
+
+    Once `echo` is on (a command that follows a topic for long), each is also printed as one line:
+    a broker lost after the start is then seen rather than silently retried.
+    """
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.last: str | None = None
+        self.echo = False
 
     def emit(self, record: logging.LogRecord) -> None:
         self.last = record.getMessage()
+        if self.echo:
+            print(f"programme: {record.name}: {self.last}", file=sys.stderr, flush=True)
+
+
+def echo_library_lines() -> None:
+    """From now on, print the libraries' warnings as they come (see LibraryLines)."""
+    for handler in logging.getLogger(_LIBRARIES[0]).handlers:
+        if isinstance(handler, LibraryLines):
+            handler.echo = True
 
 
 @contextmanager

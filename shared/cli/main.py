@@ -232,6 +232,7 @@ async def _tail(args: argparse.Namespace, context: Context) -> int:
     reader = await messages.open_reader(
         context.bootstrap, chosen, from_beginning=args.from_beginning, options=context.options
     )
+    failures.echo_library_lines()  # connected: a broker lost while following is worth seeing
     try:
         async for seen in messages.records(reader, follow=not args.no_follow):
             print(seen.line(show_personal=args.show_personal), flush=True)

@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 from aiokafka import errors as kafka_errors
 
-from shared.cli.failures import BAD_INPUT, UNREACHABLE, explain, library_lines
+from shared.cli.failures import BAD_INPUT, UNREACHABLE, echo_library_lines, explain, library_lines
 
 BROKER = "kafka.example:9093"
 
@@ -60,3 +60,11 @@ def test_the_librarys_lines_are_held_not_printed(capsys: pytest.CaptureFixture[s
     assert held.last == 'Unable connect to "h:1": refused'
     assert capsys.readouterr().err == ""
     assert logging.getLogger("aiokafka").propagate
+
+
+def test_once_echoing_the_librarys_lines_are_printed_as_they_come(capsys: pytest.CaptureFixture[str]) -> None:
+    with library_lines() as held:
+        echo_library_lines()
+        logging.getLogger("aiokafka.consumer").warning("Unable connect to node 1")
+    assert held.last == "Unable connect to node 1"
+    assert capsys.readouterr().err == "programme: aiokafka.consumer: Unable connect to node 1\n"
