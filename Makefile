@@ -1,15 +1,19 @@
 # Everything a person types. `make run` to run it, `make test` to test it.
 SHELL := /bin/bash
 PYTHON := .venv/bin/python
-UV ?= uv
+# The one place that knows the prerequisites (Debian packages, uv, the locked .venv); .ci/run uses it too.
+BOOTSTRAP := bash deploy/bootstrap.sh
 
-.PHONY: help install up down run status test lint fmt typecheck unit integration bench chaos demo contract generated
+.PHONY: help install install-test up down run status test lint fmt typecheck unit integration bench chaos demo contract generated
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-install: ## install the locked dependencies into .venv
-	$(UV) sync --frozen
+install: ## set up what `make run` needs: Java 17+, Maven, PostgreSQL 14+, make (as root: apt-get), uv, the locked .venv
+	$(BOOTSTRAP) --for run
+
+install-test: ## the same for `make test`, with Prometheus' promtool
+	$(BOOTSTRAP) --for test
 
 up: install ## start Kafka, Postgres, topics, migrations and the three services in the background
 	$(PYTHON) -m deploy.local.services up
@@ -50,7 +54,7 @@ unit: ## the domain's rules, no I/O
 integration: ## real Kafka and Postgres (env, testcontainers, or started locally)
 	$(PYTHON) -m pytest tests -q -m "not unit" --ignore=tests/unit
 
-test: install lint typecheck ## lint, type checks, unit, integration and end-to-end tests
+test: install-test lint typecheck ## lint, type checks, unit, integration and end-to-end tests
 	$(PYTHON) -m pytest tests -q -p no:cacheprovider
 
 demo: up ## a short programme story sent to the running system, printed as a timeline
@@ -58,9 +62,9 @@ demo: up ## a short programme story sent to the running system, printed as a tim
 
 # The bench group (matplotlib) only here: neither the image nor the default install carries it.
 bench: ## measure the system against its Kafka and database ceilings (.bench/bench.json)
-	$(UV) sync --frozen --group bench
+	$(BOOTSTRAP) --for run --group bench
 	$(PYTHON) -m bench
 
 chaos: ## the fault suite: kills, broker and database restarts, a paused consumer (.bench/chaos.json)
-	$(UV) sync --frozen --group bench
+	$(BOOTSTRAP) --for run --group bench
 	$(PYTHON) -m bench.chaos

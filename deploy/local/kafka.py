@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import re
 import shutil
 import subprocess
 import time
 import uuid
+from collections import deque
 from string import Template
 from typing import Any
 
@@ -33,6 +35,8 @@ KAFKA_CLUSTER_ID = KAFKA_DIR / "cluster-id"
 KAFKA_PID = host.RUN_DIR / "kafka.pid"
 KAFKA_PORT_FILE = host.RUN_DIR / "kafka.port"
 KAFKA_MAIN_CLASS = "kafka.Kafka"
+# Maven's line per artifact in batch mode: "[INFO] Downloaded from central: https://.../name.jar (1.2 MB at 3.4 MB/s)".
+_MAVEN_DOWNLOADED = re.compile(r"Downloaded from \S+: \S*/(?P<file>[^/\s]+)(?: (?P<size>\(.*\)))?")
 
 DEFAULT_KAFKA_PORT = 9092
 KAFKA_PORT_ENV = "PROGRAMME_KAFKA_PORT"
@@ -103,18 +107,42 @@ def fetch_kafka_jars() -> bool:
     mvn = require_maven()
     scratch = KAFKA_LIBS.with_name("libs.partial")
     shutil.rmtree(scratch, ignore_errors=True)
-    host.say(f"fetching Kafka jars with Maven into {KAFKA_LIBS.relative_to(host.REPO_ROOT)}")
+    host.say(f"fetching Kafka jars with Maven into {KAFKA_LIBS} (once; each download is shown)")
     command = [
-        mvn, "-q", "-B", "-f", str(KAFKA_POM), "dependency:copy-dependencies",
+        mvn, "-B", "-f", str(KAFKA_POM), "dependency:copy-dependencies",
         f"-DoutputDirectory={scratch}", "-DincludeScope=runtime",
     ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=host.REPO_ROOT)
-    if result.returncode != 0 or not any(scratch.glob("kafka_2.13-*.jar")):
-        raise host.InfraError(f"Maven could not fetch Kafka's jars:\n{result.stdout}{result.stderr}")
+    returncode, tail = _run_maven(command)
+    if returncode != 0 or not any(scratch.glob("kafka_2.13-*.jar")):
+        shown = "\n".join(tail)
+        raise host.InfraError(f"Maven could not fetch Kafka's jars (exit {returncode}); its last lines:\n{shown}")
     shutil.rmtree(KAFKA_LIBS, ignore_errors=True)
     scratch.rename(KAFKA_LIBS)
     KAFKA_LIBS_MARKER.write_text(_pom_digest() + "\n")
     return True
+
+
+def _run_maven(command: list[str]) -> tuple[int, list[str]]:
+    """Run Maven, passing each artifact it downloads through as one line: a first fetch takes minutes.
+
+    Returns its exit code and its last lines, which say why when it failed.
+    """
+    tail: deque[str] = deque(maxlen=host.LOG_TAIL_LINES)
+    downloads = 0
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=host.REPO_ROOT
+    ) as maven:
+        assert maven.stdout is not None  # noqa: S101 - stdout=PIPE
+        for raw in maven.stdout:
+            line = raw.rstrip()
+            tail.append(line)
+            downloaded = _MAVEN_DOWNLOADED.search(line)
+            if downloaded:
+                downloads += 1
+                host.say(f"maven: {downloaded['file']} {downloaded['size']}")
+    if downloads:
+        host.say(f"maven: {downloads} artifact(s) downloaded")
+    return maven.returncode, list(tail)
 
 
 def kafka_version() -> str | None:

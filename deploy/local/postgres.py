@@ -1,7 +1,9 @@
-"""The local PostgreSQL: Debian's PostgreSQL 15 server on a data folder under ``.local/postgres``, on 127.0.0.1 only.
+"""The local PostgreSQL: Debian's server binaries (major 14 or newer) on a data folder under ``.local/postgres``.
 
-The port comes from the argument, else ``PROGRAMME_PG_PORT``, else 55432. As root, the server
-runs as the ``postgres`` OS account, which PostgreSQL requires.
+It listens on 127.0.0.1 only. The port comes from the argument, else ``PROGRAMME_PG_PORT``, else
+55432. The binaries come from ``PROGRAMME_PG_BIN``, else the newest supported major installed
+under ``/usr/lib/postgresql`` (the one the data folder was made with, while that is installed).
+As root, the server runs as the ``postgres`` OS account, which PostgreSQL requires.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import shutil
 import stat
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -22,7 +24,13 @@ import asyncpg
 
 from deploy.local import host
 
-PG_BIN = Path(os.environ.get("PROGRAMME_PG_BIN", "/usr/lib/postgresql/15/bin"))
+PG_BIN_ENV = "PROGRAMME_PG_BIN"
+# Debian installs each major side by side: /usr/lib/postgresql/<major>/bin.
+PG_INSTALL_ROOT = Path("/usr/lib/postgresql")
+MIN_PG_MAJOR = 14
+PG_PROGRAMS = ("initdb", "pg_ctl", "postgres")
+# Debian's metapackage: the server major of the machine's release (15 on Debian 12, 17 on Debian 13).
+PG_PACKAGE = "postgresql"
 PG_DIR = host.LOCAL_DIR / "postgres"
 PG_DATA = PG_DIR / "data"
 PG_SOCKET_DIR = PG_DIR / "run"
@@ -48,12 +56,61 @@ def admin_dsn(port: int, database: str = PG_DATABASE) -> str:
     return f"postgresql://{PG_SUPERUSER}:{PG_PASSWORD}@127.0.0.1:{port}/{database}"
 
 
-def require_pg_binaries() -> None:
-    missing = [name for name in ("initdb", "pg_ctl", "postgres") if not (PG_BIN / name).is_file()]
+def installed_pg_majors(root: Path = PG_INSTALL_ROOT) -> list[int]:
+    """The server majors installed under `root` with every program we run, newest first."""
+    if not root.is_dir():
+        return []
+    majors = [
+        int(folder.name)
+        for folder in root.iterdir()
+        if folder.name.isdigit() and all((folder / "bin" / name).is_file() for name in PG_PROGRAMS)
+    ]
+    return sorted(majors, reverse=True)
+
+
+def data_pg_major(data: Path = PG_DATA) -> int | None:
+    """The major the data folder was made with (its PG_VERSION file), if there is one."""
+    return host.read_int(data / "PG_VERSION")
+
+
+def find_pg_bin(root: Path = PG_INSTALL_ROOT, data: Path = PG_DATA, environ: Mapping[str, str] = os.environ) -> Path:
+    """The server's bin folder: $PROGRAMME_PG_BIN, else the data folder's major, else the newest supported one.
+
+    A data folder only opens with the major that made it, so that one wins while it is installed;
+    a newer major alone is refused with what to do rather than failing inside pg_ctl.
+    """
+    explicit = environ.get(PG_BIN_ENV, "").strip()
+    if explicit:
+        return Path(explicit)
+    supported = [major for major in installed_pg_majors(root) if major >= MIN_PG_MAJOR]
+    made_with = data_pg_major(data)
+    if made_with is not None:
+        if made_with in supported:
+            return root / str(made_with) / "bin"
+        raise host.MissingPrerequisiteError(
+            f"{data} was made by PostgreSQL {made_with}, which is not installed "
+            f"(found: {', '.join(map(str, supported)) or 'none'}): apt-get install postgresql-{made_with}, "
+            f"or remove {data.parent} to start afresh"
+        )
+    if not supported:
+        older = ", ".join(map(str, installed_pg_majors(root))) or "none"
+        raise host.MissingPrerequisiteError(
+            f"no PostgreSQL server {MIN_PG_MAJOR} or newer under {root} (found: {older}): "
+            f"apt-get install {PG_PACKAGE}, or set {PG_BIN_ENV} to a bin folder holding {', '.join(PG_PROGRAMS)}"
+        )
+    return root / str(supported[0]) / "bin"
+
+
+def require_pg_binaries() -> Path:
+    """The bin folder to run the server from; MissingPrerequisiteError says what to install when there is none."""
+    pg_bin = find_pg_bin()
+    missing = [name for name in PG_PROGRAMS if not (pg_bin / name).is_file()]
     if missing:
         raise host.MissingPrerequisiteError(
-            f"{', '.join(missing)} not found in {PG_BIN}: install postgresql-15 (apt-get install postgresql-15)"
+            f"{', '.join(missing)} not found in {pg_bin} ({PG_BIN_ENV}): point it at a PostgreSQL "
+            f"{MIN_PG_MAJOR}+ bin folder, or unset it and apt-get install {PG_PACKAGE}"
         )
+    return pg_bin
 
 
 def pg_account() -> pwd.struct_passwd | None:
@@ -65,7 +122,7 @@ def pg_account() -> pwd.struct_passwd | None:
     except KeyError as exc:
         # Debian's postgresql-common creates this account.
         raise host.MissingPrerequisiteError(
-            "no `postgres` OS user (PostgreSQL refuses to run as root): install postgresql-15"
+            f"no `postgres` OS user (PostgreSQL refuses to run as root): apt-get install {PG_PACKAGE}"
         ) from exc
 
 
@@ -127,7 +184,7 @@ def _pg_failed(what: str, result: subprocess.CompletedProcess[str]) -> host.Infr
     )
 
 
-def _initdb(account: pwd.struct_passwd | None) -> None:
+def _initdb(pg_bin: Path, account: pwd.struct_passwd | None) -> None:
     """Create the cluster once; into a scratch folder first so a failure leaves no half cluster."""
     if (PG_DATA / "PG_VERSION").is_file():
         return
@@ -144,7 +201,7 @@ def _initdb(account: pwd.struct_passwd | None) -> None:
     try:
         result = _run_as_pg(
             [
-                str(PG_BIN / "initdb"), "-D", str(scratch), "-U", PG_SUPERUSER,
+                str(pg_bin / "initdb"), "-D", str(scratch), "-U", PG_SUPERUSER,
                 f"--pwfile={password_file}", "--auth=scram-sha-256",
                 "--encoding=UTF8", "--locale=C", "--no-instructions",
             ],
@@ -231,14 +288,14 @@ def pg_answers(port: int) -> bool:
 
 
 def _start_postgres(port: int) -> None:
-    require_pg_binaries()
+    pg_bin = require_pg_binaries()
     account = pg_account()
     host.require_free_ports("PostgreSQL", PG_PORT_ENV, (port,))
     _prepare_pg_dirs(account)
-    _initdb(account)
+    _initdb(pg_bin, account)
     _write_pg_config(port, account)
     result = _run_as_pg(
-        [str(PG_BIN / "pg_ctl"), "-D", str(PG_DATA), "-l", str(PG_LOG), "-w", "-t", "60", "start"],
+        [str(pg_bin / "pg_ctl"), "-D", str(PG_DATA), "-l", str(PG_LOG), "-w", "-t", "60", "start"],
         account,
     )
     if result.returncode != 0:
@@ -285,7 +342,7 @@ def stop_postgres() -> bool:
         if pid is None:
             return False
         account = pg_account()
-        pg_ctl = str(PG_BIN / "pg_ctl")
+        pg_ctl = str(require_pg_binaries() / "pg_ctl")
         result = _run_as_pg([pg_ctl, "-D", str(PG_DATA), "-m", "fast", "-w", "-t", "60", "stop"], account)
         if result.returncode != 0 and postgres_running():
             # A fast shutdown waits for nothing but may still hang on a stuck client.

@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
+from pathlib import Path
 
 from deploy.local import host, infra
 from deploy.local import kafka as local_kafka
@@ -18,6 +20,7 @@ from shared.topics import SERVICES
 LOGS = host.LOCAL_DIR / "logs"
 PORTS = {"applications": 8081, "workshops": 8082, "funding": 8083}
 READY_TIMEOUT_S = 90.0
+LOG_POLL_S = 0.2
 
 
 def service_process(service: str, settings: dict[str, str] | None = None) -> ServiceProcess:
@@ -49,13 +52,14 @@ async def prepare() -> System:
     return system
 
 
-def start_missing(system: System) -> list[ServiceProcess]:
-    """Every service's process, started unless it already runs."""
+def start_missing(system: System, log_format: str = "json") -> list[ServiceProcess]:
+    """Every service's process, started unless it already runs; its log lines JSON unless told otherwise."""
     processes = []
     for service in SERVICES:
         settings = {
             f"{service.upper()}_DATABASE_DSN": system.dsn(service),
             f"{service.upper()}_KAFKA_BOOTSTRAP_SERVERS": system.kafka_bootstrap,
+            f"{service.upper()}_LOG_FORMAT": log_format,
         }
         proc = service_process(service, settings)
         if proc.pid is None:
@@ -101,22 +105,54 @@ def down() -> None:
     infra.down()
 
 
+class LogFollower:
+    """Prints what a log file gains from now on: `make run` shows the services' lines as they write them."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._offset = path.stat().st_size if path.exists() else 0
+        self._partial = b""
+
+    def pump(self) -> None:
+        if not self._path.exists():
+            return
+        if self._path.stat().st_size < self._offset:  # removed and written anew: start from its beginning
+            self._offset, self._partial = 0, b""
+        with self._path.open("rb") as log:
+            log.seek(self._offset)
+            gained = log.read()
+        self._offset += len(gained)
+        # Only whole lines: a service may be halfway through writing one.
+        *lines, self._partial = (self._partial + gained).split(b"\n")
+        for line in lines:
+            sys.stdout.write(line.decode("utf-8", "replace") + "\n")
+        sys.stdout.flush()
+
+
+def run_log_format() -> str:
+    """Readable lines for a person at a terminal; JSON lines, one object each, for a pipe or a file."""
+    return "console" if sys.stdout.isatty() else "json"
+
+
 async def run() -> None:
     kafka_was_running = local_kafka.kafka_running()
     pg_was_running = local_postgres.postgres_running()
     system = await prepare()
-    processes = start_missing(system)
+    followers = [LogFollower(service_process(service).log_path) for service in SERVICES]
+    processes = start_missing(system, log_format=run_log_format())
     try:
         await wait_ready(processes)
         print_endpoints(system, processes)
-        print("\nCtrl-C stops everything.")
+        print("\nCtrl-C stops everything. The services' logs follow.\n", flush=True)
         stopped = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stopped.set)
         while not stopped.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopped.wait(), 1.0)
+                await asyncio.wait_for(stopped.wait(), LOG_POLL_S)
+            for follower in followers:
+                follower.pump()
             for proc in processes:
                 if proc.pid is None and not stopped.is_set():
                     print(f"{proc.name} exited; see {proc.log_path}")
@@ -125,6 +161,8 @@ async def run() -> None:
         print("\nstopping ...")
         for proc in processes:
             proc.stop()
+        for follower in followers:  # their last lines, the shutdown's
+            follower.pump()
         if not kafka_was_running:
             local_kafka.stop_kafka()
         if not pg_was_running:

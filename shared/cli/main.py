@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -16,13 +15,13 @@ from typing import Any
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.cli import database, deadletters, messages, outbox, topics
+from shared.cli import database, deadletters, failures, messages, outbox, topics
 from shared.contract import schemas
 from shared.descriptor import Descriptor
 from shared.kafka import producer_options
 from shared.settings import ServiceSettings
 from shared.topic_config import TopicSettings
-from shared.topics import contract_topics
+from shared.topics import contract_topics, events_topic
 
 DEFAULT_ADMIN_DSN = "postgresql://postgres:postgres@127.0.0.1:55432/programme"
 
@@ -50,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Operate the programme's services: topics, database, commands, tails, dead letters, outbox.",
         epilog="Kafka: --bootstrap-servers or PROGRAMME_KAFKA_BOOTSTRAP_SERVERS / KAFKA_BOOTSTRAP_SERVERS; "
         "TLS and SASL via PROGRAMME_KAFKA_SECURITY_PROTOCOL, _SASL_MECHANISM, _SASL_USERNAME, _SASL_PASSWORD, "
-        "_SSL_CAFILE. Database: --admin-dsn or PROGRAMME_ADMIN_DSN.",
+        "_SSL_CAFILE. Database: --admin-dsn or PROGRAMME_ADMIN_DSN. Exit codes: 0 done; 1 the command's own no "
+        "(differences found, no answer in time, no events); 2 what was asked is wrong; 3 Kafka or the database "
+        "could not be reached or refused the login.",
     )
     parser.add_argument("--bootstrap-servers", default=None, help="Kafka bootstrap servers")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -92,6 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--from-beginning", action="store_true", help="start at the oldest record, not now")
     tail.add_argument("--no-follow", action="store_true", help="stop at the end instead of waiting for more")
     tail.add_argument("--show-personal", action="store_true", help="show names and e-mails (masked by default)")
+
+    status = commands.add_parser(
+        "status",
+        help="an application's events across the services, oldest first",
+        description="Every record keyed by the id on the registered services' events topics, in the order of "
+        "their ce_time: what happened to one application (any record key works, e.g. budget-2027).",
+    )
+    status.add_argument("key", metavar="APPLICATION_ID", help="the application's id (or another record key)")
+    status.add_argument("--show-personal", action="store_true", help="show names and e-mails (masked by default)")
 
     dlq = commands.add_parser("dlq", help="list dead letters, replay chosen ones")
     dlq_actions = dlq.add_subparsers(dest="action", required=True)
@@ -214,7 +224,7 @@ async def _send(args: argparse.Namespace, context: Context) -> int:
         return 1
     for seen in answers:
         print("  " + seen.line())
-    return 2 if any(a.headers.get("ce_type", "").endswith("CommandRejected.v1") for a in answers) else 0
+    return 2 if any(answer.rejection for answer in answers) else 0
 
 
 async def _tail(args: argparse.Namespace, context: Context) -> int:
@@ -222,11 +232,25 @@ async def _tail(args: argparse.Namespace, context: Context) -> int:
     reader = await messages.open_reader(
         context.bootstrap, chosen, from_beginning=args.from_beginning, options=context.options
     )
+    failures.echo_library_lines()  # connected: a broker lost while following is worth seeing
     try:
         async for seen in messages.records(reader, follow=not args.no_follow):
             print(seen.line(show_personal=args.show_personal), flush=True)
     finally:
         await messages.stop_consumer(reader)
+    return 0
+
+
+async def _status(args: argparse.Namespace, context: Context) -> int:
+    topics = [events_topic(service.name) for service in context.services]
+    history = await messages.keyed_history(context.bootstrap, args.key, topics, options=context.options)
+    for seen in history:
+        print(seen.line(show_personal=args.show_personal))
+    services = sorted({seen.topic.split(".")[0] for seen in history})
+    if not history:
+        print(f"no events keyed {args.key} on {', '.join(topics)}")
+        return 1
+    print(f"{len(history)} event(s) keyed {args.key} from {', '.join(services)}")
     return 0
 
 
@@ -289,6 +313,7 @@ _HANDLERS = {
     ("db", "migrate"): _db_migrate,
     ("send", None): _send,
     ("tail", None): _tail,
+    ("status", None): _status,
     ("dlq", "list"): _dlq_list,
     ("dlq", "replay"): _dlq_replay,
     ("outbox", None): _outbox,
@@ -297,10 +322,24 @@ _HANDLERS = {
 
 def main(argv: Sequence[str] | None, *, services: Sequence[Descriptor]) -> int:
     args = build_parser().parse_args(argv)
+    with failures.library_lines() as held:
+        try:
+            return asyncio.run(run(args, services))
+        except KeyboardInterrupt:
+            return 130
+        except Exception as error:
+            failure = failures.explain(error, kafka=_bootstrap_servers(args), reason=held.last)
+            if failure is None:
+                raise
+            print(f"programme: {failure.message}", file=sys.stderr)
+            return failure.exit_code
+
+
+def _bootstrap_servers(args: argparse.Namespace) -> str:
+    """The broker a failed command was pointed at, for its error line."""
+    if args.bootstrap_servers:
+        return str(args.bootstrap_servers)
     try:
-        return asyncio.run(run(args, services))
-    except KeyboardInterrupt:
-        return 130
-    except (ValueError, TypeError, LookupError, json.JSONDecodeError) as error:
-        print(f"programme: {error}", file=sys.stderr)
-        return 2
+        return OperatorSettings().kafka_bootstrap_servers
+    except ValueError:
+        return "the configured broker"

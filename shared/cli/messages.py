@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.partitioner import DefaultPartitioner
 
 from shared.cli.topics import topic_partitions
 from shared.contract.schemas import contract_models
@@ -20,6 +21,13 @@ from shared.envelope import build_headers, type_service
 from shared.topics import commands_topic, events_topic
 
 PERSONAL_FIELDS = frozenset({"email", "name", "contact", "participant", "management_sponsor", "confirmed_by"})
+# An e-mail address anywhere in a text: erasure requests and notifications are keyed by one.
+EMAIL = re.compile(r"[^\s@]+@[^\s@]+")
+MASKED = "***"
+# After the first record of an answer, how long to wait for the rest of it: the relay sends a
+# command's events together, so they follow within milliseconds; a rejection is whole at once.
+ANSWER_SETTLE_S = 0.5
+_POLL_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -98,7 +106,12 @@ class Seen:
         ce_type = self.headers.get("ce_type", "<no type>")
         correlation = (self.headers.get("ce_correlationid") or "-")[:8]
         summary = self.summary(show_personal, width)
-        return f"{time:23}  {ce_type:45}  key={self.key or '-':38}  corr={correlation}  {summary}"
+        key = (self.key if show_personal else mask_text(self.key)) if self.key is not None else "-"
+        return f"{time:23}  {ce_type:45}  key={key:38}  corr={correlation}  {summary}"
+
+    @property
+    def rejection(self) -> bool:
+        return self.headers.get("ce_type", "").endswith(".CommandRejected.v1")
 
     def summary(self, show_personal: bool, width: int) -> str:
         if "x-error-code" in self.headers:
@@ -114,10 +127,17 @@ class Seen:
 def mask(value: Any) -> Any:
     """Names and e-mails hidden: a tail is read over shoulders and pasted into tickets."""
     if isinstance(value, dict):
-        return {k: ("***" if k in PERSONAL_FIELDS and v else mask(v)) for k, v in value.items()}
+        return {k: (MASKED if k in PERSONAL_FIELDS and v else mask(v)) for k, v in value.items()}
     if isinstance(value, list):
         return [mask(v) for v in value]
+    if isinstance(value, str):
+        return mask_text(value)
     return value
+
+
+def mask_text(text: str) -> str:
+    """Every e-mail address in the text hidden, whatever field or key holds it."""
+    return EMAIL.sub(MASKED, text)
 
 
 async def open_reader(
@@ -126,10 +146,19 @@ async def open_reader(
     """A consumer without a group (it commits nothing), positioned at the start or the end of the topics."""
     partitions = await topic_partitions(bootstrap, list(topics), options)
     if not partitions:
-        raise ValueError(f"no such topic(s): {', '.join(topics)}")
+        raise LookupError(
+            f"no such topic(s): {', '.join(topics)}: `programme topics check` lists the contract's topics, "
+            "`programme topics create` creates them"
+        )
+    return await _reader(bootstrap, partitions, from_beginning=from_beginning, options=options)
+
+
+async def _reader(
+    bootstrap: str, partitions: Sequence[TopicPartition], *, from_beginning: bool, options: dict[str, Any]
+) -> AIOKafkaConsumer:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, **options)
     await consumer.start()
-    consumer.assign(partitions)
+    consumer.assign(list(partitions))
     if from_beginning:
         await consumer.seek_to_beginning(*partitions)
     else:
@@ -157,31 +186,80 @@ async def records(consumer: AIOKafkaConsumer, *, follow: bool) -> AsyncIterator[
         batches = await consumer.getmany(timeout_ms=500)
         for batch in batches.values():
             for r in batch:
-                headers = {k: v.decode("utf-8", "replace") for k, v in (r.headers or ())}
-                key = r.key.decode("utf-8", "replace") if r.key is not None else None
-                yield Seen(r.topic, r.partition, r.offset, key, headers, r.value or b"")
+                yield _seen(r)
         if not follow and all([await consumer.position(tp) >= ends[tp] for tp in partitions]):
             return
+
+
+def _seen(r: ConsumerRecord[bytes, bytes]) -> Seen:
+    headers = {k: v.decode("utf-8", "replace") for k, v in (r.headers or ())}
+    key = r.key.decode("utf-8", "replace") if r.key is not None else None
+    return Seen(r.topic, r.partition, r.offset, key, headers, r.value or b"")
 
 
 async def send_and_wait_for_answer(
     bootstrap: str, outgoing: Outgoing, *, wait_s: float, options: dict[str, Any]
 ) -> list[Seen]:
-    """Send, then collect the events it caused (its ce_id as their causation) until they stop coming."""
+    """Send, then collect the answer: the events it caused (its ce_id as their causation), or its rejection.
+
+    Returns as soon as the answer is whole: at once for a CommandRejected (always alone), else
+    when ANSWER_SETTLE_S passes after the last of its events without another; `wait_s` bounds it all.
+    """
     service = type_service(outgoing.ce_type) or ""
     reader = await open_reader(bootstrap, [events_topic(service)], from_beginning=False, options=options)
     found: list[Seen] = []
+    loop = asyncio.get_running_loop()
     try:
         await send(bootstrap, outgoing, options)
-
-        async def collect() -> None:
-            # Appended one by one: the reader follows forever and the timeout ends it.
-            async for seen in records(reader, follow=True):
-                if seen.headers.get("ce_causationid") == outgoing.headers["ce_id"]:
-                    found.append(seen)  # noqa: PERF401
-
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(collect(), wait_s)
+        deadline = loop.time() + wait_s
+        while (left := deadline - loop.time()) > 0:
+            batches = await reader.getmany(timeout_ms=max(1, int(min(left, _POLL_S) * 1000)))
+            caused = [
+                seen
+                for batch in batches.values()
+                for seen in map(_seen, batch)
+                if seen.headers.get("ce_causationid") == outgoing.headers["ce_id"]
+            ]
+            if caused:
+                found.extend(caused)
+                if found[0].rejection:
+                    break
+                deadline = min(deadline, loop.time() + ANSWER_SETTLE_S)
     finally:
         await stop_consumer(reader)
     return found
+
+
+def key_partition(key: str, partitions: Sequence[int]) -> int:
+    """The partition a record with this key is in: murmur2, as every Kafka client's default partitioner."""
+    return int(DefaultPartitioner()(key.encode(), sorted(partitions), sorted(partitions)))
+
+
+async def keyed_history(bootstrap: str, key: str, topics: Sequence[str], *, options: dict[str, Any]) -> list[Seen]:
+    """Every record with this key in the topics, oldest first by its ce_time (ties: topic, offset).
+
+    Reads only the one partition of each topic that the key hashes to, from its start to its end now.
+    """
+    layout = await topic_partitions(bootstrap, list(topics), options)
+    if not layout:
+        raise LookupError(
+            f"no such topic(s): {', '.join(topics)}: `programme topics create` creates the contract's topics"
+        )
+    by_topic: dict[str, list[int]] = {}
+    for tp in layout:
+        by_topic.setdefault(tp.topic, []).append(tp.partition)
+    chosen = [TopicPartition(topic, key_partition(key, numbers)) for topic, numbers in by_topic.items()]
+    reader = await _reader(bootstrap, chosen, from_beginning=True, options=options)
+    try:
+        found = [seen async for seen in records(reader, follow=False) if seen.key == key]
+    finally:
+        await stop_consumer(reader)
+    return sorted(found, key=lambda seen: (_when(seen), seen.topic, seen.offset))
+
+
+def _when(seen: Seen) -> datetime:
+    try:
+        moment = datetime.fromisoformat(seen.headers.get("ce_time", ""))
+    except ValueError:
+        return datetime.max.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

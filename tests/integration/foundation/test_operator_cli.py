@@ -80,8 +80,10 @@ async def test_the_outbox_backlog_counts_what_waits_and_what_went_out_in_the_las
 async def test_db_bootstrap_migrate_and_outbox_reach_every_service_the_entry_point_registers(
     system: System, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Both DSNs from this run's server: the CLI's local defaults name port 55432, which may be another's.
     for service in SERVICES:
         monkeypatch.setenv(f"{service.name.upper()}_DATABASE_DSN", system.dsn(service.name))
+        monkeypatch.setenv(f"{service.name.upper()}_MIGRATION_DSN", system.owner_dsn(service.name))
     names = [service.name for service in SERVICES]
     assert names == ["applications", "workshops", "funding"]
 
