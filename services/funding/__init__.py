@@ -1,4 +1,4 @@
-"""The funding service: yearly budgets and funding decisions that never overspend."""
+"""The funding service: yearly budgets, funding decisions that never overspend, and a grant's money until it closes."""
 
 from pathlib import Path
 

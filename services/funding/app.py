@@ -5,7 +5,7 @@ from __future__ import annotations
 from faststream.asgi import AsgiFastStream
 
 from funding import SERVICE
-from funding.handlers import subscriptions
+from funding.handlers import jobs, subscriptions
 from funding.settings import FundingSettings
 from funding.usecases import UseCases
 from shared.service import ServiceSpec, build_app
@@ -13,4 +13,5 @@ from shared.service import ServiceSpec, build_app
 
 def create_app(settings: FundingSettings | None = None) -> AsgiFastStream:
     settings = settings or FundingSettings()
-    return build_app(ServiceSpec(SERVICE, settings, subscriptions(UseCases(settings.policy()))))
+    cases = UseCases(settings.policy())
+    return build_app(ServiceSpec(SERVICE, settings, subscriptions(cases), jobs(cases, settings)))

@@ -1,7 +1,8 @@
 """asyncpg queries of the funding service: plain functions (conn, *, ...) that never commit.
 
 Lock order, the same in every transaction, so that two of them never wait on each other in a
-circle: funding case, then organisation, then budget (the year's lock, then its row).
+circle: funding case, then organisation (a grant) or payment id (a payment), then budget (the
+year's lock, then its row).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import asyncpg
 
 from funding.domain import ledger
 from funding.domain.budgets import Budget, Threshold
-from funding.domain.cases import Case, CaseStatus
+from funding.domain.cases import Case, CaseStatus, Contact
+from funding.domain.grants import Payment, PaymentHistory
 from shared.contract.funding import AllocateBudget, FundingCaseOpened
 from shared.db import Connection
 
@@ -136,20 +138,42 @@ async def insert_case(conn: Connection, *, case: Case, at: datetime) -> bool:
 
 
 async def lock_case(conn: Connection, *, application_id: UUID) -> Case | None:
-    """The case and its active grant, with the case row locked until the transaction ends."""
+    """The case with its active grant and the applicant's contact, the case row locked until the transaction ends.
+
+    The lock is taken first and the case read after it, in a statement of its own: under READ
+    COMMITTED that read sees what a transaction that held the lock before us committed, in the
+    grant's row too (a read in the locking statement would see the grant as it was before the wait).
+    """
+    locked = await conn.fetchval("SELECT true FROM funding_cases WHERE application_id = $1 FOR UPDATE", application_id)
+    return await _read_case(conn, application_id=application_id) if locked else None
+
+
+async def _read_case(conn: Connection, *, application_id: UUID) -> Case | None:
     row = await conn.fetchrow(
         f"""SELECT {", ".join(f"c.{name}" for name in _OPENED)}, c.status,
-                   g.amount_nok AS granted_nok, g.programme_year AS granted_year
+                   g.amount_nok AS granted_nok, g.programme_year AS granted_year, g.accept_by, g.accepted_at,
+                   coalesce(g.paid_nok, 0) AS paid_nok, g.final_report_accepted_at IS NOT NULL AS report_accepted,
+                   a.contact_name, a.email
             FROM funding_cases c
             LEFT JOIN grants g ON g.application_id = c.application_id AND g.released_at IS NULL
-            WHERE c.application_id = $1
-            FOR UPDATE OF c""",
+            LEFT JOIN applicant_contacts a ON a.application_id = c.application_id
+            WHERE c.application_id = $1""",
         application_id,
     )
     if row is None:
         return None
     opened = FundingCaseOpened(**{name: row[name] for name in _OPENED})
-    return Case(opened, status=row["status"], granted_nok=row["granted_nok"], granted_year=row["granted_year"])
+    return Case(
+        opened,
+        status=row["status"],
+        granted_nok=row["granted_nok"],
+        granted_year=row["granted_year"],
+        accept_by=row["accept_by"],
+        accepted_at=row["accepted_at"],
+        paid_nok=row["paid_nok"],
+        final_report_accepted=row["report_accepted"],
+        contact=None if row["email"] is None else Contact(row["contact_name"], row["email"]),
+    )
 
 
 async def set_case_status(conn: Connection, *, application_id: UUID, status: CaseStatus, at: datetime) -> None:
@@ -170,10 +194,13 @@ async def lock_organisation(conn: Connection, *, organisation_number: str) -> No
 
 
 async def active_aid_by_year(conn: Connection, *, organisation_number: str, years: Iterable[int]) -> dict[int, int]:
-    """The organisation's granted, not released, aid per programme year, for the given years."""
+    """The organisation's aid per programme year, for the given years: an active grant counts whole, an ended
+    one (lapsed, withdrawn, completed) by what it paid."""
     rows = await conn.fetch(
-        """SELECT programme_year, sum(amount_nok)::bigint AS total FROM grants
-           WHERE organisation_number = $1 AND released_at IS NULL AND programme_year = ANY($2::integer[])
+        """SELECT programme_year,
+                  sum(CASE WHEN released_at IS NULL THEN amount_nok ELSE paid_nok END)::bigint AS total
+           FROM grants
+           WHERE organisation_number = $1 AND programme_year = ANY($2::integer[])
            GROUP BY programme_year""",
         organisation_number,
         list(years),
@@ -184,11 +211,11 @@ async def active_aid_by_year(conn: Connection, *, organisation_number: str, year
 async def insert_grant(
     conn: Connection, *, case: Case, decided_by: str, reason: str, command_id: str, at: datetime
 ) -> None:
-    """The case's grant, as decided."""
+    """The case's grant, as decided, waiting for acceptance until its deadline."""
     await conn.execute(
         """INSERT INTO grants (application_id, organisation_number, programme_year, amount_nok, decided_by, reason,
-                               command_id, granted_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+                               command_id, granted_at, accept_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
         case.application_id,
         case.organisation_number,
         case.granted_year,
@@ -197,6 +224,7 @@ async def insert_grant(
         reason,
         command_id,
         at,
+        case.accept_by,
     )
 
 
@@ -206,6 +234,119 @@ async def release_grant(conn: Connection, *, application_id: UUID, at: datetime)
            WHERE application_id = $1 AND released_at IS NULL""",
         application_id,
         at,
+    )
+
+
+async def accept_grant(conn: Connection, *, application_id: UUID, accepted_at: datetime) -> None:
+    await conn.execute(
+        "UPDATE grants SET accepted_at = $2 WHERE application_id = $1 AND released_at IS NULL",
+        application_id,
+        accepted_at,
+    )
+
+
+async def accept_final_report(conn: Connection, *, application_id: UUID, at: datetime) -> None:
+    await conn.execute(
+        """UPDATE grants SET final_report_accepted_at = $2
+           WHERE application_id = $1 AND released_at IS NULL AND final_report_accepted_at IS NULL""",
+        application_id,
+        at,
+    )
+
+
+# lapses: grants waiting for acceptance past their deadline, for the scheduler
+
+
+async def due_lapses(conn: Connection, limit: int) -> list[UUID]:
+    """Grants unaccepted past their deadline, by the database's clock (one clock for every replica), earliest first."""
+    rows = await conn.fetch(
+        """SELECT application_id FROM grants
+           WHERE accepted_at IS NULL AND released_at IS NULL AND accept_by <= now()
+           ORDER BY accept_by LIMIT $1""",
+        limit,
+    )
+    return [row["application_id"] for row in rows]
+
+
+async def claim_lapse(conn: Connection, *, application_id: UUID) -> Case | None:
+    """Lock a case whose grant is due to lapse, until commit; None when another replica holds it or it is no
+    longer due (accepted, withdrawn or lapsed meanwhile). The case is read after the lock, as in `lock_case`."""
+    locked = await conn.fetchval(
+        """SELECT true FROM funding_cases c JOIN grants g USING (application_id)
+           WHERE c.application_id = $1 AND c.status = 'granted'
+             AND g.accepted_at IS NULL AND g.released_at IS NULL AND g.accept_by <= now()
+           FOR UPDATE OF c SKIP LOCKED""",
+        application_id,
+    )
+    return await _read_case(conn, application_id=application_id) if locked else None
+
+
+# payments
+
+
+async def lock_payment_id(conn: Connection, *, payment_id: UUID) -> None:
+    """Serialise, until commit, payments that share an id: they may be of different grants, whose locks differ."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"funding/payment/{payment_id}")
+
+
+async def find_payment(conn: Connection, *, payment_id: UUID) -> Payment | None:
+    row = await conn.fetchrow(
+        """SELECT payment_id, application_id, kind, documented_costs_nok, approved_by, amount_nok, paid_total_nok,
+                  remaining_grant_nok
+           FROM payments WHERE payment_id = $1""",
+        payment_id,
+    )
+    return None if row is None else Payment(**dict(row))
+
+
+async def payment_history(conn: Connection, *, application_id: UUID) -> PaymentHistory:
+    row = await conn.fetchrow(
+        """SELECT coalesce(max(documented_costs_nok), 0)::bigint AS documented,
+                  coalesce(sum(amount_nok) FILTER (WHERE kind = 'interim'), 0)::bigint AS interim
+           FROM payments WHERE application_id = $1""",
+        application_id,
+    )
+    return PaymentHistory(row["documented"], row["interim"]) if row else PaymentHistory()
+
+
+async def pay_from_grant(conn: Connection, *, application_id: UUID, amount_nok: int) -> int | None:
+    """Add a payment to what the grant has paid, in one guarded statement; None if it would pay past the grant.
+
+    Under READ COMMITTED a second writer waits for the row lock and then re-checks the WHERE
+    against the committed row, so two racing payments can never together pass the grant.
+    """
+    paid: int | None = await conn.fetchval(
+        """UPDATE grants SET paid_nok = paid_nok + $2
+           WHERE application_id = $1 AND released_at IS NULL AND paid_nok + $2 <= amount_nok
+           RETURNING paid_nok""",
+        application_id,
+        amount_nok,
+    )
+    return paid
+
+
+async def insert_payment(conn: Connection, *, payment: Payment, command_id: str, at: datetime) -> None:
+    await conn.execute(
+        """INSERT INTO payments (payment_id, application_id, kind, documented_costs_nok, approved_by, amount_nok,
+                                 paid_total_nok, remaining_grant_nok, command_id, approved_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+        *astuple(payment),
+        command_id,
+        at,
+    )
+
+
+# the applicant's contact
+
+
+async def remember_contact(conn: Connection, *, application_id: UUID, contact: Contact) -> None:
+    """The contact an application named; the first one stays (a resent submission changes nothing)."""
+    await conn.execute(
+        """INSERT INTO applicant_contacts (application_id, contact_name, email) VALUES ($1, $2, $3)
+           ON CONFLICT (application_id) DO NOTHING""",
+        application_id,
+        contact.name,
+        contact.email,
     )
 
 

@@ -1,18 +1,26 @@
 """The funding service's use cases: load, decide, save, record; each runs in the transaction it is given.
 
-Lock order, as the repository writes it: case, organisation, budget. The guarded UPDATEs on the
-budget are the database's backstop under the domain's rule.
+Lock order, as the repository writes it: case, organisation or payment id, budget. The guarded
+UPDATEs on the budget and on a grant's paid sum are the database's backstop under the domain's rule.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from uuid import UUID
+
 from funding import repository
-from funding.domain import budgets, cases, ledger
-from funding.domain.cases import Case, CaseAfter
+from funding.domain import budgets, cases, grants, ledger
+from funding.domain.cases import Case, CaseAfter, Contact
 from funding.domain.policy import Policy
 from shared.cause import Cause
-from shared.contract.applications import ApplicationReadyForDecision, ApplicationWithdrawn
-from shared.contract.funding import AllocateBudget, DecideFunding
+from shared.contract.applications import (
+    ApplicationReadyForDecision,
+    ApplicationSubmitted,
+    ApplicationWithdrawn,
+    FinalReportAccepted,
+)
+from shared.contract.funding import AcceptGrant, AllocateBudget, ApprovePayment, DecideFunding
 from shared.db import Connection
 from shared.logging import get_logger
 from shared.outbox import Recorder
@@ -44,6 +52,19 @@ class UseCases:
 
     # cases
 
+    async def remember_applicant(
+        self,
+        conn: Connection,
+        submitted: ApplicationSubmitted,
+        cause: Cause,  # noqa: ARG002 - a route's signature; remembering a contact is no decision and records nothing
+        out: Recorder,  # noqa: ARG002
+    ) -> None:
+        """An application's contact, kept for the applicant's notices about its grant (funding's own copy)."""
+        contact = submitted.applicant.contact
+        await repository.remember_contact(
+            conn, application_id=submitted.application_id, contact=Contact(contact.name, str(contact.email))
+        )
+
     async def open_case(
         self, conn: Connection, ready: ApplicationReadyForDecision, cause: Cause, out: Recorder
     ) -> None:
@@ -61,7 +82,7 @@ class UseCases:
         change = outcome.state
         if change is not None:
             if change.case.status == "released":
-                await _release(conn, change.case, cause=cause)
+                await _release(conn, change, cause=cause)
             why = f"application withdrawn: {withdrawn.reason}" if withdrawn.reason else "application withdrawn"
             await _enter(conn, change.case, actor=cause.source, reason=why, cause=cause)
         out.record(outcome)
@@ -83,7 +104,7 @@ class UseCases:
             budget = await repository.lock_budget(conn, programme_year=year)
             crossed = await repository.crossed_thresholds(conn, programme_year=year)
         outcome = cases.decide(
-            case, command, year=year, budget=budget, aid_by_year=aid, crossed=crossed, policy=self._policy
+            case, command, at=cause.at, year=year, budget=budget, aid_by_year=aid, crossed=crossed, policy=self._policy
         )
         change = outcome.state
         if change is not None and change.budget is not None and amount is not None:
@@ -97,6 +118,77 @@ class UseCases:
         if change is not None and not outcome.refused:
             for threshold in change.thresholds:
                 log.info("budget.threshold_crossed", programme_year=year, threshold=threshold)
+
+    # a grant's follow-up
+
+    async def accept_grant(self, conn: Connection, command: AcceptGrant, cause: Cause, out: Recorder) -> None:
+        case = await repository.lock_case(conn, application_id=command.application_id)
+        outcome = grants.accept(case, command, at=cause.at)
+        if outcome.state is not None:
+            accepted = outcome.state.case
+            await repository.accept_grant(conn, application_id=accepted.application_id, accepted_at=command.accepted_at)
+            signed = f"accepted by {command.accepted_by.name} ({command.accepted_by.role})"
+            await _enter(conn, accepted, actor=command.accepted_by.name, reason=signed, cause=cause)
+        out.record(outcome)
+
+    async def due_lapses(self, conn: Connection, limit: int) -> Sequence[UUID]:
+        return await repository.due_lapses(conn, limit)
+
+    async def lapse(self, conn: Connection, application_id: UUID, cause: Cause, out: Recorder) -> bool:
+        """A grant unaccepted past its deadline lapses, all of it back to its year; False when another replica
+        has it, or it was accepted or withdrawn meanwhile."""
+        case = await repository.claim_lapse(conn, application_id=application_id)
+        if case is None or case.granted_year is None:
+            return False
+        budget = await repository.lock_budget(conn, programme_year=case.granted_year)
+        outcome = grants.lapse(case, budget)
+        change = outcome.state
+        if change is None:
+            return False
+        await _release(conn, change, cause=cause)
+        deadline = case.accept_by.isoformat() if case.accept_by else "its deadline"
+        await _enter(conn, change.case, actor=cause.source, reason=f"not accepted by {deadline}", cause=cause)
+        out.record(outcome)
+        log.info("grant.lapsed", application_id=str(application_id), fact=cause.message_id)
+        return True
+
+    async def approve_payment(self, conn: Connection, command: ApprovePayment, cause: Cause, out: Recorder) -> None:
+        case = await repository.lock_case(conn, application_id=command.application_id)
+        await repository.lock_payment_id(conn, payment_id=command.payment_id)
+        earlier = await repository.find_payment(conn, payment_id=command.payment_id)
+        history = await repository.payment_history(conn, application_id=command.application_id)
+        year = case.granted_year if case is not None and command.kind == "final" else None
+        budget = None if year is None else await repository.lock_budget(conn, programme_year=year)
+        outcome = grants.approve_payment(
+            case, command, earlier=earlier, history=history, budget=budget, policy=self._policy
+        )
+        change = outcome.state
+        if change is not None:
+            payment, after = change.payment, change.after
+            paid = await repository.pay_from_grant(
+                conn, application_id=payment.application_id, amount_nok=payment.amount_nok
+            )
+            if paid != payment.paid_total_nok:
+                # The case's lock makes this unreachable; the guard is the backstop, and a stale decision
+                # must not be recorded: the transaction rolls back and the command is tried again.
+                msg = f"payment {payment.payment_id} would pay {payment.application_id} past its grant"
+                raise RuntimeError(msg)
+            await repository.insert_payment(conn, payment=payment, command_id=cause.message_id, at=cause.at)
+            line = ledger.paid(after.case, payment)
+            await repository.append_ledger(conn, line=line, command_id=cause.message_id, at=cause.at)
+            if after.case.status == "completed":
+                await _release(conn, after, cause=cause)
+                await _enter(conn, after.case, actor=command.approved_by, reason="final payment", cause=cause)
+        out.record(outcome)
+
+    async def final_report_accepted(
+        self, conn: Connection, accepted: FinalReportAccepted, cause: Cause, out: Recorder
+    ) -> None:
+        """The project's final report was accepted: its case may now take its final payment."""
+        outcome = grants.final_report_accepted(await repository.lock_case(conn, application_id=accepted.application_id))
+        if outcome.state is not None:
+            await repository.accept_final_report(conn, application_id=accepted.application_id, at=cause.at)
+        out.record(outcome)
 
 
 async def _save_grant(conn: Connection, change: CaseAfter, *, command: DecideFunding, cause: Cause) -> None:
@@ -112,14 +204,17 @@ async def _save_grant(conn: Connection, change: CaseAfter, *, command: DecideFun
         await repository.record_thresholds(conn, budget=change.budget, thresholds=change.thresholds, at=cause.at)
 
 
-async def _release(conn: Connection, case: Case, *, cause: Cause) -> None:
-    """A released grant's money back in its year's budget (the guard is the backstop), the grant ended."""
-    if case.granted_nok is None or case.granted_year is None:
-        msg = f"funding case {case.application_id} is released without an active grant"
-        raise ValueError(msg)
-    if await repository.return_to_budget(conn, programme_year=case.granted_year, amount_nok=case.granted_nok) is None:
-        msg = f"releasing {case.granted_nok} NOK would take budget {case.granted_year} over its total"
-        raise RuntimeError(msg)
+async def _release(conn: Connection, change: CaseAfter, *, cause: Cause) -> None:
+    """A grant ended: its unpaid money back in its year's budget (the guard is the backstop), the grant closed."""
+    case = change.case
+    if change.released_nok > 0:
+        if case.granted_year is None:
+            msg = f"funding case {case.application_id} releases money without a grant year"
+            raise ValueError(msg)
+        back = await repository.return_to_budget(conn, programme_year=case.granted_year, amount_nok=change.released_nok)
+        if back is None:
+            msg = f"releasing {change.released_nok} NOK would take budget {case.granted_year} over its total"
+            raise RuntimeError(msg)
     await repository.release_grant(conn, application_id=case.application_id, at=cause.at)
 
 

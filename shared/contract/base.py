@@ -105,7 +105,7 @@ class Recipient(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     email: str | None = None
-    role: str | None = Field(default=None, description="case-handlers | programme-office | cluster:<id>")
+    role: str | None = Field(default=None, description="case-handlers | programme-office | finance | cluster:<id>")
 
 
 Audience = Literal["staff", "applicant", "participant"]

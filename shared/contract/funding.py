@@ -7,8 +7,9 @@ from uuid import UUID
 
 from pydantic import Field, StrictInt
 
+from shared.contract.applications import ConfirmedBy
 from shared.contract.base import NOK, AwareDatetime, Command, Event, Template
-from shared.contract.reference import CASE_HANDLERS, PROGRAMME_OFFICE
+from shared.contract.reference import CASE_HANDLERS, FINANCE, PROGRAMME_OFFICE
 
 # A programme year on the wire: a calendar year. The range only keeps absurd values out of the
 # database; whether a year has a budget is the domain's question.
@@ -41,6 +42,36 @@ class DecideFunding(Command):
     amount_nok: NOK | None = None
     reason: str = Field(max_length=5_000)
     decided_by: str = Field(min_length=1, max_length=500)
+
+
+class AcceptGrant(Command):
+    """The company accepts its grant (key `application_id`), within the acceptance period from the grant."""
+
+    ce_type: ClassVar[str] = "funding.AcceptGrant.v1"
+    key_template: ClassVar[str] = "{application_id}"
+
+    application_id: UUID
+    accepted_by: ConfirmedBy = Field(description="who signed the acceptance for the company: name and role")
+    accepted_at: AwareDatetime = Field(description="when the company accepted (RFC 3339, with an offset)")
+
+
+PaymentKind = Literal["interim", "final"]
+
+
+class ApprovePayment(Command):
+    """Staff approved a payment against the project's documented costs (key `application_id`)."""
+
+    ce_type: ClassVar[str] = "funding.ApprovePayment.v1"
+    key_template: ClassVar[str] = "{application_id}"
+
+    payment_id: UUID = Field(description="the payment's idempotency key: the same id with other content is refused")
+    application_id: UUID
+    kind: PaymentKind = Field(description="interim: an instalment under the cap; final: after the final report")
+    # The bound only keeps absurd values out of the database (bigint); positivity is the domain's rule.
+    documented_costs_nok: NOK = Field(
+        le=10**15, description="the project's eligible costs documented so far, cumulative"
+    )
+    approved_by: str = Field(min_length=1, max_length=500, description="who approved the payment")
 
 
 # events
@@ -136,7 +167,8 @@ class GrantLapsed(Event):
 
 
 class FundingReleased(Event):
-    """A granted application was withdrawn: its money went back to the year's budget."""
+    """Grant money went back to the year's budget: all of it (withdrawn or lapsed before any payment), or the
+    unpaid rest (withdrawn after payments, or the case completed by its final payment)."""
 
     ce_type: ClassVar[str] = "funding.FundingReleased.v1"
     key_template: ClassVar[str] = "{application_id}"
@@ -159,7 +191,21 @@ class BudgetThresholdCrossed(Event):
     total_nok: NOK
 
 
-COMMANDS: tuple[type[Command], ...] = (AllocateBudget, DecideFunding)
+class PaymentApproved(Event):
+    """A payment of the grant was approved; what the grant has paid in total after it, and what is left of it."""
+
+    ce_type: ClassVar[str] = "funding.PaymentApproved.v1"
+    key_template: ClassVar[str] = "{application_id}"
+
+    payment_id: UUID
+    application_id: UUID
+    kind: PaymentKind
+    amount_nok: NOK
+    paid_total_nok: NOK
+    remaining_grant_nok: NOK
+
+
+COMMANDS: tuple[type[Command], ...] = (AllocateBudget, DecideFunding, AcceptGrant, ApprovePayment)
 
 PUBLISHED: tuple[type[Event], ...] = (
     BudgetAllocated,
@@ -171,6 +217,7 @@ PUBLISHED: tuple[type[Event], ...] = (
     BudgetThresholdCrossed,
     GrantAccepted,
     GrantLapsed,
+    PaymentApproved,
 )
 
 # notifications
@@ -188,4 +235,36 @@ DECISION_REFUSED = Template(
     role=CASE_HANDLERS,
 )
 
-TEMPLATES: tuple[Template, ...] = (BUDGET_THRESHOLD, DECISION_REFUSED)
+# The applicant's notifications go to the contact the application named.
+_GRANT = ("application_id", "title")
+GRANT_AWAITING_ACCEPTANCE = Template(
+    "funding.grant_awaiting_acceptance", "applicant", (*_GRANT, "amount_nok", "programme_year", "accept_by")
+)
+GRANT_LAPSED = Template("funding.grant_lapsed", "applicant", (*_GRANT, "amount_nok", "accept_by"))
+PAYMENT_APPROVED = Template(
+    "funding.payment_approved",
+    "applicant",
+    (*_GRANT, "payment_id", "kind", "amount_nok", "paid_total_nok", "remaining_grant_nok"),
+)
+PAYMENT_ORDER = Template(
+    "funding.payment_order",
+    "staff",
+    ("payment_id", "application_id", "organisation_number", "applicant_name", "kind", "amount_nok"),
+    role=FINANCE,
+)
+WITHDRAWN_AFTER_PAYMENTS = Template(
+    "funding.withdrawn_after_payments",
+    "staff",
+    ("application_id", "organisation_number", "applicant_name", "paid_nok", "released_nok"),
+    role=CASE_HANDLERS,
+)
+
+TEMPLATES: tuple[Template, ...] = (
+    BUDGET_THRESHOLD,
+    DECISION_REFUSED,
+    GRANT_AWAITING_ACCEPTANCE,
+    GRANT_LAPSED,
+    PAYMENT_APPROVED,
+    PAYMENT_ORDER,
+    WITHDRAWN_AFTER_PAYMENTS,
+)

@@ -11,3 +11,5 @@ CLUSTERS: Final = ("nce-systems-engineering", "nce-raufoss", "nce-smart-energy-m
 # Staff roles a notification can be addressed to (`recipient.role`).
 CASE_HANDLERS: Final = "case-handlers"
 PROGRAMME_OFFICE: Final = "programme-office"
+# The finance system that pays out: it receives the payment orders.
+FINANCE: Final = "finance"

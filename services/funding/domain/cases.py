@@ -1,5 +1,8 @@
 """A funding case: opened by an application ready for decision, decided by a grant or a decline, closed or released.
 
+What happens to a grant after it is made (acceptance, lapse, payments, completion) is in
+:mod:`funding.domain.grants`; withdrawal, which can come at any point, is here.
+
 Pure and synchronous, no I/O; time comes in as an argument. Each decision takes the case as it
 stands and what the decision needs (the year's budget, the organisation's aid), and returns an
 :class:`Outcome`: the case after it, with the year's budget after it when money moved, the events
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Final, Literal
 from uuid import UUID
 
@@ -18,7 +22,7 @@ from funding.domain.budgets import INVALID_AMOUNT, Budget, Threshold
 from funding.domain.policy import Policy
 from shared.contract import funding as contract
 from shared.contract.applications import ApplicationReadyForDecision
-from shared.contract.base import Reason
+from shared.contract.base import Reason, Template
 from shared.contract.funding import (
     DecideFunding,
     FundingCaseClosed,
@@ -41,18 +45,33 @@ DE_MINIMIS_EXCEEDED: Final = "de_minimis_exceeded"
 # Refusals that a case handler must hear about: the decision was sound, the money was not there.
 SITUATIONAL_CODES: Final = frozenset({INSUFFICIENT_BUDGET, DE_MINIMIS_EXCEEDED})
 
-CaseStatus = Literal["open", "granted", "declined", "closed", "released"]
+# granted: offered, waiting for the company's acceptance; accepted: the project runs and is paid;
+# lapsed, released (withdrawn after the grant) and completed (final payment made) end a grant.
+CaseStatus = Literal["open", "granted", "declined", "closed", "released", "accepted", "lapsed", "completed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """The applicant's contact person, as the application named them: where the applicant's notices go."""
+
+    name: str
+    email: str
 
 
 @dataclass(frozen=True, slots=True)
 class Case:
     """A funding case: the application as it came to decision (what the case's opening said), its status,
-    and its active grant."""
+    its active grant and how far the grant's follow-up has come, and the applicant's contact if known."""
 
     opened: FundingCaseOpened
     status: CaseStatus = "open"
     granted_nok: int | None = None
     granted_year: int | None = None
+    accept_by: datetime | None = None
+    accepted_at: datetime | None = None
+    paid_nok: int = 0
+    final_report_accepted: bool = False
+    contact: Contact | None = None
 
     @property
     def application_id(self) -> UUID:
@@ -66,14 +85,21 @@ class Case:
     def is_open(self) -> bool:
         return self.status == "open"
 
+    @property
+    def unpaid_nok(self) -> int:
+        """What of the active grant is not paid: what goes back to the budget when the grant ends early or closes."""
+        return (self.granted_nok or 0) - self.paid_nok
+
 
 @dataclass(frozen=True, slots=True)
 class CaseAfter:
-    """A case after a decision; with the year's budget after it and the thresholds it crossed when money moved."""
+    """A case after a decision; with the year's budget after it and the thresholds it crossed when money moved,
+    and the grant money it gave back to that budget."""
 
     case: Case
     budget: Budget | None = None
     thresholds: tuple[Threshold, ...] = ()
+    released_nok: int = 0
 
 
 Decision = Outcome[CaseAfter]
@@ -132,14 +158,16 @@ def decide(
     case: Case | None,
     command: DecideFunding,
     *,
+    at: datetime,
     year: int,
     budget: Budget | None,
     aid_by_year: Mapping[int, int],
     crossed: frozenset[str],
     policy: Policy,
 ) -> Decision:
-    """A grant or a decline of an open case. An amount on a decline is ignored.
+    """A grant or a decline of an open case, decided at ``at``. An amount on a decline is ignored.
 
+    A grant waits for the company's acceptance until the acceptance period from ``at`` has passed.
     ``budget`` is the year's budget, ``aid_by_year`` the organisation's active aid per year of
     :func:`affected_years`, and ``crossed`` the thresholds the year has crossed before: what a
     grant is checked against, read only when :func:`money_asked` says it asks for money.
@@ -163,8 +191,26 @@ def decide(
         programme_year=year,
         budget_remaining_nok=after.remaining_nok,
     )
-    case_after = replace(case, status="granted", granted_nok=amount, granted_year=year)
-    return Outcome(CaseAfter(case_after, after, thresholds), (granted, *budgets.crossings(after, thresholds)))
+    accept_by = at + policy.acceptance_period
+    case_after = replace(case, status="granted", granted_nok=amount, granted_year=year, accept_by=accept_by)
+    awaiting = tell_applicant(
+        case,
+        contract.GRANT_AWAITING_ACCEPTANCE,
+        amount_nok=amount,
+        programme_year=year,
+        accept_by=accept_by.isoformat(),
+    )
+    messages = (granted, *awaiting, *budgets.crossings(after, thresholds))
+    return Outcome(CaseAfter(case_after, after, thresholds), messages)
+
+
+def tell_applicant(case: Case, template: Template, **params: object) -> tuple[Notice, ...]:
+    """A notice to the applicant's contact, with the case's id and title; none when funding has no contact."""
+    if case.contact is None:
+        return ()
+    about = str(case.application_id)
+    full = {"application_id": about, "title": case.opened.title, **params}
+    return (Notice(template, about=about, params=full, email=case.contact.email),)
 
 
 def grant_lost_race(case: Case, *, amount_nok: int, year: int) -> Decision:
@@ -272,8 +318,9 @@ def _refused(case: Case, reasons: list[Reason], *, amount_nok: int, year: int) -
 
 
 def withdraw(case: Case | None, budget: Budget | None) -> Decision:
-    """An open case closes; a granted one gives its money back to ``budget`` (its year's); anything else stays."""
-    if case is None or case.status not in {"open", "granted"}:
+    """An open case closes; a granted or running one gives its unpaid money back to ``budget`` (its year's), and
+    when something was paid, the case handlers hear that it may have to be claimed back; anything else stays."""
+    if case is None or case.status not in {"open", "granted", "accepted"}:
         return NOTHING
     if case.status == "open":
         return Outcome(
@@ -282,11 +329,31 @@ def withdraw(case: Case | None, budget: Budget | None) -> Decision:
     if case.granted_nok is None or case.granted_year is None or budget is None:
         msg = f"funding case {case.application_id} is granted but has no active grant in a budget"
         raise ValueError(msg)
-    after = budget.give_back(case.granted_nok)
+    released = release(case, budget)
+    after = replace(released.state or CaseAfter(case), case=replace(case, status="released"))
+    if case.paid_nok == 0:
+        return Outcome(after, released.messages)
+    params = {
+        "application_id": str(case.application_id),
+        "organisation_number": case.organisation_number,
+        "applicant_name": case.opened.applicant_name,
+        "paid_nok": case.paid_nok,
+        "released_nok": case.unpaid_nok,
+    }
+    told = Notice(contract.WITHDRAWN_AFTER_PAYMENTS, about=str(case.application_id), params=params)
+    return Outcome(after, (*released.messages, told))
+
+
+def release(case: Case, budget: Budget) -> Outcome[CaseAfter]:
+    """The unpaid rest of the case's grant back to its year's ``budget``; nothing when all of it was paid."""
+    rest = case.unpaid_nok
+    if rest <= 0 or case.granted_year is None:
+        return Outcome(CaseAfter(case))
+    after = budget.give_back(rest)
     released = FundingReleased(
         application_id=case.application_id,
-        amount_nok=case.granted_nok,
+        amount_nok=rest,
         programme_year=case.granted_year,
         budget_remaining_nok=after.remaining_nok,
     )
-    return Outcome(CaseAfter(replace(case, status="released"), after), (released,))
+    return Outcome(CaseAfter(case, after, released_nok=rest), (released,))

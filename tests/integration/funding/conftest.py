@@ -19,8 +19,8 @@ import asyncpg
 import pytest
 
 from devkit.driver import Record, Sender, TopicLog
-from devkit.ids import organisation_number
-from devkit.payloads import allocate_budget, decide_funding
+from devkit.ids import email, organisation_number
+from devkit.payloads import allocate_budget, decide_funding, submit_application
 from devkit.processes import ServiceProcess
 from devkit.system import System
 from shared.envelope import build_headers
@@ -30,6 +30,10 @@ ALLOCATE = "funding.AllocateBudget.v1"
 DECIDE = "funding.DecideFunding.v1"
 READY = "applications.ApplicationReadyForDecision.v1"
 WITHDRAWN = "applications.ApplicationWithdrawn.v1"
+SUBMITTED = "applications.ApplicationSubmitted.v1"
+REPORT_ACCEPTED = "applications.FinalReportAccepted.v1"
+ACCEPT = "funding.AcceptGrant.v1"
+APPROVE_PAYMENT = "funding.ApprovePayment.v1"
 APPLICATIONS_SOURCE = "/programme/applications"
 FUNDING_DLQ = "funding.dlq.v1"
 THRESHOLD = "funding.BudgetThresholdCrossed.v1"
@@ -184,22 +188,77 @@ def notifications(topic_log: TopicLog, *, template: str, about: str) -> list[Rec
     )
 
 
+# a grant's follow-up
+
+
+async def submit(sender: Sender, app: Application) -> str:
+    """The application as the applications service announces it on submission: funding keeps its contact's
+    e-mail (a fresh one per application) for the applicant's notices; returns that e-mail."""
+    contact = email("applicant")
+    data = submit_application(app.organisation_number, application_id=app.key)
+    data["applicant"]["contact"] = {"name": "Kari Nordmann", "email": contact}
+    data["budget"] = {
+        "total_cost_nok": app.total_cost_nok,
+        "requested_nok": app.requested_nok,
+        "own_contribution_nok": app.total_cost_nok - app.requested_nok,
+    }
+    await send_application_event(sender, SUBMITTED, app.key, {**data, "status": "submitted", "version": 1})
+    return contact
+
+
+async def accept(sender: Sender, app: Application, *, at: datetime, ce_id: str | None = None) -> str:
+    data = {
+        "application_id": app.key,
+        "accepted_by": {"name": "Ola Nordmann", "role": "CEO"},
+        "accepted_at": at.isoformat(),
+    }
+    return await sender.send(FUNDING_COMMANDS, ACCEPT, app.key, data, ce_id=ce_id, time_=at)
+
+
+async def approve_payment(
+    sender: Sender,
+    app: Application,
+    *,
+    kind: str,
+    documented: int,
+    payment_id: uuid.UUID | None = None,
+    approved_by: str = "case-handler-17",
+    at: datetime | None = None,
+) -> str:
+    data = {
+        "payment_id": str(payment_id or uuid.uuid4()),
+        "application_id": app.key,
+        "kind": kind,
+        "documented_costs_nok": documented,
+        "approved_by": approved_by,
+    }
+    return await sender.send(FUNDING_COMMANDS, APPROVE_PAYMENT, app.key, data, time_=at)
+
+
+async def final_report_accepted(sender: Sender, app: Application) -> str:
+    results = [{"indicator": "unplanned stops per month", "target": "-50 %", "achieved": "-55 %"}]
+    return await send_application_event(
+        sender, REPORT_ACCEPTED, app.key, {"application_id": app.key, "results": results}
+    )
+
+
 @dataclass(frozen=True)
 class YearTotals:
     total: int
     remaining: int
     allocated: int
-    active_grants: int
+    committed: int
     ledger: int
 
 
 async def year_totals(admin_db: asyncpg.Pool, year: int) -> YearTotals | None:
+    """A year's books: what active grants hold whole and ended grants hold by what they paid is committed."""
     row = await admin_db.fetchrow(
         """SELECT b.total_nok, b.remaining_nok,
                   (SELECT coalesce(sum(amount_nok), 0) FROM funding.allocations a
                     WHERE a.programme_year = b.programme_year)::bigint AS allocated,
-                  (SELECT coalesce(sum(amount_nok), 0) FROM funding.grants g
-                    WHERE g.programme_year = b.programme_year AND g.released_at IS NULL)::bigint AS active,
+                  (SELECT coalesce(sum(CASE WHEN g.released_at IS NULL THEN g.amount_nok ELSE g.paid_nok END), 0)
+                     FROM funding.grants g WHERE g.programme_year = b.programme_year)::bigint AS committed,
                   (SELECT coalesce(sum(amount_nok), 0) FROM funding.ledger l
                     WHERE l.programme_year = b.programme_year)::bigint AS ledger
            FROM funding.budgets b WHERE b.programme_year = $1""",
@@ -207,15 +266,15 @@ async def year_totals(admin_db: asyncpg.Pool, year: int) -> YearTotals | None:
     )
     if row is None:
         return None
-    return YearTotals(row["total_nok"], row["remaining_nok"], row["allocated"], row["active"], row["ledger"])
+    return YearTotals(row["total_nok"], row["remaining_nok"], row["allocated"], row["committed"], row["ledger"])
 
 
 async def assert_books_balance(admin_db: asyncpg.Pool, year: int) -> YearTotals:
-    """What was allocated, less the active grants, is what remains; the ledger says the same; nothing negative."""
+    """What was allocated, less what grants hold, is what remains; the ledger says the same; nothing negative."""
     totals = await year_totals(admin_db, year)
     assert totals is not None, f"no budget for {year}"
     assert totals.remaining >= 0
     assert totals.allocated == totals.total
-    assert totals.allocated - totals.active_grants == totals.remaining
+    assert totals.allocated - totals.committed == totals.remaining
     assert totals.ledger == totals.remaining
     return totals

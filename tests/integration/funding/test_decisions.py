@@ -83,7 +83,7 @@ async def test_a_grant_within_the_rules_takes_its_money_from_the_year_of_the_dec
         "budget_remaining_nok": 9_200_000,
     }
     totals = await assert_books_balance(admin_db, year)
-    assert totals.active_grants == 800_000
+    assert totals.committed == 800_000
     entry = await admin_db.fetchrow(
         "SELECT entry, actor, reason, amount_nok FROM funding.ledger WHERE application_id = $1", app.application_id
     )
@@ -373,7 +373,7 @@ async def test_withdrawing_a_granted_application_releases_its_money_to_its_year(
         "budget_remaining_nok": 1_000_000,
     }
     totals = await assert_books_balance(admin_db, year)
-    assert (totals.remaining, totals.active_grants) == (1_000_000, 0)
+    assert (totals.remaining, totals.committed) == (1_000_000, 0)
     entries = await admin_db.fetch(
         "SELECT entry, amount_nok FROM funding.ledger WHERE application_id = $1 ORDER BY id", app.application_id
     )

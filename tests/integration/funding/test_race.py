@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -12,8 +13,11 @@ from devkit.driver import Record, Sender, TopicLog
 from devkit.ids import organisation_number
 from devkit.processes import ServiceProcess
 from devkit.system import System
+from shared.topics import FUNDING_COMMANDS
 from tests.integration.funding.conftest import (
+    APPROVE_PAYMENT,
     Application,
+    accept,
     allocate,
     answer,
     assert_books_balance,
@@ -34,6 +38,8 @@ from tests.integration.funding.racing import (
 
 FUNDED = "funding.FundingGranted.v1"
 REJECTED = "funding.CommandRejected.v1"
+ACCEPTED = "funding.GrantAccepted.v1"
+PAID = "funding.PaymentApproved.v1"
 
 
 class Pair:
@@ -85,7 +91,7 @@ async def test_eight_decisions_racing_for_a_budget_that_fits_one_grant_exactly_o
     assert len(refused) == 7
     assert all([reason["code"] for reason in r.data["reasons"]] == ["insufficient_budget"] for r in refused)
     totals = await assert_books_balance(admin_db, year)
-    assert (totals.total, totals.active_grants, totals.remaining) == (1_000_000, 1_000_000, 0)
+    assert (totals.total, totals.committed, totals.remaining) == (1_000_000, 1_000_000, 0)
     grants = await admin_db.fetchval("SELECT count(*) FROM funding.grants WHERE programme_year = $1", year)
     assert grants == 1
     # Both instances took part in the race.
@@ -123,4 +129,51 @@ async def test_two_cases_of_one_organisation_decided_at_once_never_pass_the_de_m
         assert active == 2_000_000
         assert handled(pair.procs[0], ce_ids)
         assert handled(pair.procs[1], ce_ids)
+    await assert_books_balance(admin_db, year)
+
+
+async def test_two_payments_of_one_grant_on_two_instances_never_pay_past_what_is_payable(
+    pair: Pair, sender: Sender, topic_log: TopicLog, admin_db: asyncpg.Pool
+) -> None:
+    year = await fresh_years(admin_db)
+    await answer(topic_log, await allocate(sender, year, 10_000_000))
+    on_a, on_b = min(pair.owned[0]), min(pair.owned[1])
+    app = Application(id_on_partition(on_a), organisation_number(), "small", 800_000, 2_000_000)
+    await make_ready(sender, topic_log, app)
+    assert (await answer(topic_log, await decide(sender, app, at=in_year(year), amount=800_000))).ce_type == FUNDED
+    assert (await answer(topic_log, await accept(sender, app, at=in_year(year, day=20)))).ce_type == ACCEPTED
+
+    # The same grant's payments normally share a partition, and so an instance; one sent under a key of
+    # another partition (a stray producer, a zombie instance) reaches the other. The test holds the case:
+    # both queue behind it, then race. Each documents half the costs: 400 000 is payable once.
+    def payment() -> dict[str, object]:
+        return {
+            "payment_id": str(uuid.uuid4()),
+            "application_id": app.key,
+            "kind": "interim",
+            "documented_costs_nok": 1_000_000,
+            "approved_by": "case-handler-17",
+        }
+
+    keys = (app.key, str(id_on_partition(on_b)))
+    async with gate(
+        admin_db, "SELECT 1 FROM funding.funding_cases WHERE application_id = $1 FOR UPDATE", app.application_id
+    ):
+        ce_ids = list(
+            await asyncio.gather(*(sender.send(FUNDING_COMMANDS, APPROVE_PAYMENT, key, payment()) for key in keys))
+        )
+        await wait_for_waiting_transactions(admin_db, 2)
+    results = await answers(topic_log, ce_ids)
+
+    assert sorted(r.ce_type for r in results) == [REJECTED, PAID]
+    paid = next(r for r in results if r.ce_type == PAID)
+    assert (paid.data["amount_nok"], paid.data["paid_total_nok"]) == (400_000, 400_000)
+    refused = next(r for r in results if r.ce_type == REJECTED)
+    assert [reason["code"] for reason in refused.data["reasons"]] == ["interim_cap_reached"]
+    paid_nok = await admin_db.fetchval(
+        "SELECT paid_nok FROM funding.grants WHERE application_id = $1", app.application_id
+    )
+    assert paid_nok == 400_000
+    assert handled(pair.procs[0], ce_ids)
+    assert handled(pair.procs[1], ce_ids)
     await assert_books_balance(admin_db, year)

@@ -23,8 +23,8 @@ from funding.usecases import UseCases
 from devkit.ids import organisation_number
 from devkit.system import System
 from shared.cause import Cause
-from shared.contract.applications import ApplicationReadyForDecision
-from shared.contract.funding import AllocateBudget, DecideFunding
+from shared.contract.applications import ApplicationReadyForDecision, ConfirmedBy
+from shared.contract.funding import AcceptGrant, AllocateBudget, ApprovePayment, DecideFunding
 from shared.db import Connection
 from shared.outbox import Recorder
 from tests.integration.funding.conftest import assert_books_balance, fresh_years, in_year
@@ -41,7 +41,7 @@ async def pool(system: System) -> AsyncIterator[asyncpg.Pool]:
     await pool.close()
 
 
-def recorder(command_id: str, key: str) -> Recorder:
+def recorder(command_id: str, key: str, command_type: str = DecideFunding.ce_type) -> Recorder:
     return Recorder(
         service="funding",
         events_topic="funding.events.v1",
@@ -50,7 +50,7 @@ def recorder(command_id: str, key: str) -> Recorder:
         correlation_id=command_id,
         causation_id=command_id,
         subject=key,
-        command_type=DecideFunding.ce_type,
+        command_type=command_type,
     )
 
 
@@ -136,7 +136,7 @@ async def test_eight_transactions_racing_for_a_budget_that_fits_one_grant_exactl
     assert [r[0] for r in results].count("funding.FundingGranted.v1") == 1
     assert sorted(codes for _, codes in results if codes) == [["insufficient_budget"]] * 7
     totals = await assert_books_balance(admin_db, year)
-    assert (totals.remaining, totals.active_grants) == (0, 1_000_000)
+    assert (totals.remaining, totals.committed) == (0, 1_000_000)
 
 
 async def test_racing_grants_of_many_sizes_spend_at_most_the_budget_and_refuse_only_what_no_longer_fits(
@@ -154,7 +154,7 @@ async def test_racing_grants_of_many_sizes_spend_at_most_the_budget_and_refuse_o
     refused = [amount for (_, amount), (_, codes) in zip(decisions, results, strict=True) if codes]
     assert all(codes == ["insufficient_budget"] for _, codes in results if codes)
     totals = await assert_books_balance(admin_db, year)
-    assert sum(granted) == totals.active_grants == 3_000_000 - totals.remaining
+    assert sum(granted) == totals.committed == 3_000_000 - totals.remaining
     # Remaining money only shrinks, so a refused grant that would fit now would have fitted then.
     assert all(amount > totals.remaining for amount in refused)
 
@@ -249,3 +249,94 @@ async def test_the_ledger_is_append_only(pool: asyncpg.Pool, admin_db: asyncpg.P
                 await owner.execute(rewrite, year)
     finally:
         await owner.close()
+
+
+# payments: the sum paid never passes the grant
+
+
+async def running_grant(pool: asyncpg.Pool, year: int, *, amount: int, total: int) -> ApplicationReadyForDecision:
+    """A case granted ``amount`` of a ``total`` NOK project in ``year``, and accepted."""
+    opened = case(requested=amount, total=total)
+    await open_cases(pool, [opened])
+    command = DecideFunding(
+        application_id=opened.application_id, outcome="grant", amount_nok=amount, reason="r", decided_by="t"
+    )
+    accepted = AcceptGrant(
+        application_id=opened.application_id,
+        accepted_by=ConfirmedBy(name="Ola Nordmann", role="CEO"),
+        accepted_at=in_year(year, day=16),
+    )
+
+    async def work(conn: Connection) -> None:
+        key = str(opened.application_id)
+        await CASES.decide(conn, command, cause(in_year(year)), recorder(str(uuid.uuid4()), key))
+        await CASES.accept_grant(conn, accepted, cause(in_year(year, day=16)), recorder(str(uuid.uuid4()), key))
+
+    await in_transaction(pool, work)
+    return opened
+
+
+async def test_the_guarded_payment_alone_never_pays_two_payments_past_the_grant(
+    pool: asyncpg.Pool, admin_db: asyncpg.Pool
+) -> None:
+    year = await fresh_years(admin_db)
+    await give_budget(pool, year, 10_000_000)
+    opened = await running_grant(pool, year, amount=1_000_000, total=4_000_000)
+    barrier = asyncio.Barrier(8)
+
+    async def pay() -> bool:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT 1")
+            await barrier.wait()
+            paid = await repository.pay_from_grant(conn, application_id=opened.application_id, amount_nok=300_000)
+            if paid is not None:
+                await asyncio.sleep(0.2)  # hold the row while the others queue on it
+            return paid is not None
+
+    results = await asyncio.gather(*(pay() for _ in range(8)))
+
+    assert results.count(True) == 3
+    paid_nok = await admin_db.fetchval(
+        "SELECT paid_nok FROM funding.grants WHERE application_id = $1", opened.application_id
+    )
+    assert paid_nok == 900_000
+
+
+async def test_payments_of_one_grant_racing_pay_what_is_payable_once_and_refuse_the_rest(
+    pool: asyncpg.Pool, admin_db: asyncpg.Pool
+) -> None:
+    year = await fresh_years(admin_db)
+    await give_budget(pool, year, 10_000_000)
+    opened = await running_grant(pool, year, amount=1_000_000, total=4_000_000)
+    barrier = asyncio.Barrier(8)
+
+    async def pay(documented: int) -> tuple[str, list[str]]:
+        command = ApprovePayment(
+            payment_id=uuid.uuid4(),
+            application_id=opened.application_id,
+            kind="interim",
+            documented_costs_nok=documented,
+            approved_by="t",
+        )
+        out = recorder(str(uuid.uuid4()), str(opened.application_id), ApprovePayment.ce_type)
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT 1")  # the transaction has begun
+            await barrier.wait()
+            await CASES.approve_payment(conn, command, cause(in_year(year, day=20)), out)
+        return outcome(out)
+
+    # Each documents half the costs: the first to go pays half the grant (500 000), and every later one finds
+    # nothing more payable: what it read before it waited must not count, neither the grant's paid sum nor the
+    # payments' history.
+    results = await asyncio.gather(*(pay(2_000_000) for _ in range(8)))
+
+    assert [kind for kind, _ in results].count("funding.PaymentApproved.v1") == 1
+    assert sorted(codes for _, codes in results if codes) == [["interim_cap_reached"]] * 7
+    row = await admin_db.fetchrow(
+        """SELECT g.paid_nok, (SELECT sum(amount_nok) FROM funding.payments p WHERE p.application_id = g.application_id)
+           FROM funding.grants g WHERE g.application_id = $1""",
+        opened.application_id,
+    )
+    assert row is not None
+    assert tuple(row) == (500_000, 500_000)
+    await assert_books_balance(admin_db, year)

@@ -70,7 +70,7 @@ async def test_eight_decisions_read_by_two_consumer_groups_grant_exactly_one_and
         assert [r.ce_type for r in results].count(FUNDED) == 1
         assert [r.data["reasons"][0]["code"] for r in results if r.ce_type == REJECTED] == ["insufficient_budget"] * 7
         totals = await assert_books_balance(admin_db, year)
-        assert (totals.remaining, totals.active_grants) == (0, 1_000_000)
+        assert (totals.remaining, totals.committed) == (0, 1_000_000)
         await topic_log.settle()
         for ce_id in ce_ids:
             assert len([r for r in topic_log.caused_by(ce_id) if r.topic == "funding.events.v1"]) in {1, 3}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from fractions import Fraction
 
 from funding.domain import budgets, cases
@@ -102,6 +103,7 @@ class Books:
         outcome = cases.decide(
             case,
             command,
+            at=datetime(year, 6, 15, 12, tzinfo=UTC),
             year=year,
             budget=self.budgets.get(year),
             aid_by_year=self.aid_by_year(org),
