@@ -126,3 +126,59 @@ def decide_funding(
         data["amount_nok"] = amount_nok
     data.update(changes)
     return data
+
+
+# the follow-up of a grant
+
+
+def accept_grant(
+    application_id: str, *, accepted_at: datetime | None = None, name: str = "Ola Nordmann"
+) -> dict[str, Any]:
+    """The company's acceptance of its grant, now unless a time is given."""
+    return {
+        "application_id": application_id,
+        "accepted_by": {"name": name, "role": "CEO"},
+        "accepted_at": (accepted_at or datetime.now(UTC)).isoformat(),
+    }
+
+
+def approve_payment(application_id: str, *, kind: str, documented_costs_nok: int, **changes: Any) -> dict[str, Any]:
+    """Staff's approval of a payment (`interim` or `final`) against the costs documented so far, under a fresh id."""
+    data: dict[str, Any] = {
+        "payment_id": str(uuid.uuid4()),
+        "application_id": application_id,
+        "kind": kind,
+        "documented_costs_nok": documented_costs_nok,
+        "approved_by": "case-handler-17",
+    }
+    data.update(changes)
+    return data
+
+
+def submit_progress_report(application_id: str, **changes: Any) -> dict[str, Any]:
+    """A progress report, under a fresh report id, on the indicator `submit_application` names."""
+    data: dict[str, Any] = {
+        "report_id": str(uuid.uuid4()),
+        "application_id": application_id,
+        "period_to": "2027-06-30",
+        "summary": "Half the machines are modelled.",
+        "indicators": [{"indicator": "unplanned stops per month", "value": "-20 %"}],
+    }
+    data.update(changes)
+    return data
+
+
+def submit_final_report(application_id: str, **changes: Any) -> dict[str, Any]:
+    """A final report with a result for the indicator `submit_application` names."""
+    data: dict[str, Any] = {
+        "application_id": application_id,
+        "summary": "The twin runs on every machine.",
+        "results": [{"indicator": "unplanned stops per month", "achieved": "-55 %"}],
+        "effects": "Two new hires in maintenance.",
+    }
+    data.update(changes)
+    return data
+
+
+def accept_final_report(application_id: str, *, accepted_by: str = "case-handler-17") -> dict[str, Any]:
+    return {"application_id": application_id, "accepted_by": accepted_by}

@@ -2,7 +2,10 @@
 
 A budget for the year; a clarification workshop at Raufoss; two companies apply, register,
 confirm their management's commitment and attend; both become ready for decision; one is
-granted, one declined. Every record the story causes is printed as it arrives.
+granted, one declined. The grant goes on: the company accepts it and the project starts; half
+its costs documented earn an interim payment; it reports its progress, then its final results,
+which staff accept; the final payment closes the case, releases the unpaid rest and completes
+the project. Every record the story causes is printed as it arrives.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
+
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from deploy.local import kafka as local_kafka
 from devkit import payloads
@@ -55,6 +61,9 @@ def describe(ce_type: str, data: dict[str, Any]) -> str:
         "kind",
         "requested_nok",
         "budget_remaining_nok",
+        "paid_total_nok",
+        "remaining_grant_nok",
+        "final_report_due",
     )
     shown = {k: v for k, v in data.items() if k in keep}
     return f"{name} {json.dumps(shown, ensure_ascii=False)}" if shown else name
@@ -67,6 +76,7 @@ class Timeline:
         self.started = time.monotonic()
         self._ours: set[str] = set()  # the ce_ids the story sent: a chain's correlation id is one of them
         self._sender = Sender(bootstrap, source="/demo")
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
         self._log = TopicLog(
             bootstrap, (APPLICATIONS_EVENTS, WORKSHOPS_EVENTS, FUNDING_EVENTS, NOTIFICATIONS), on_record=self._show
         )
@@ -74,10 +84,12 @@ class Timeline:
     async def __aenter__(self) -> Self:
         await self._sender.start()
         await self._log.start()
+        await self._admin.start()
         print(f"{'time':>7}  {'service':12} {'about':8}  fact")
         return self
 
     async def __aexit__(self, *_: object) -> None:
+        await self._admin.close()
         await self._log.stop()
         await self._sender.stop()
 
@@ -92,6 +104,22 @@ class Timeline:
         while time.monotonic() < deadline:
             seen = {r.data.get("application_id") for r in self._log.where(lambda r: r.ce_type == ce_type)}
             if applications <= seen:
+                return True
+            await asyncio.sleep(0.1)
+        return False
+
+    async def handled(self, group: str, ce_type: str, application_id: str) -> bool:
+        """Whether the consumer group has handled the application's `ce_type` event before the story's deadline.
+
+        A reaction that gives no event shows only here: the services commit a record's offset
+        after handling it.
+        """
+        record = self._log.where(lambda r: r.ce_type == ce_type and r.data.get("application_id") == application_id)[0]
+        partition = TopicPartition(record.topic, record.partition)
+        deadline = time.monotonic() + STORY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            committed = await self._admin.list_consumer_group_offsets(group, partitions=[partition])
+            if partition in committed and committed[partition].offset > record.offset:
                 return True
             await asyncio.sleep(0.1)
         return False
@@ -126,7 +154,11 @@ async def story(bootstrap: str) -> int:
         await timeline.tell(FUNDING_COMMANDS, "funding.DecideFunding.v1", granted, grant)
         await timeline.tell(FUNDING_COMMANDS, "funding.DecideFunding.v1", declined, decline)
         await timeline.wait("applications.ApplicationDeclined.v1", {declined})
-        await timeline.wait("applications.ApplicationApproved.v1", {granted})
+        if not await timeline.wait("applications.ApplicationApproved.v1", {granted}) or not await _follow_up(
+            timeline, granted
+        ):
+            print("the story stopped short of a completed project; see the timeline above", file=sys.stderr)
+            return 1
         await asyncio.sleep(1.0)  # the last notifications
     took = time.monotonic() - timeline.started
     print(f"\nThe story took {took:.1f} s; `programme tail --from-beginning` shows it all again.")
@@ -161,6 +193,54 @@ async def _apply_and_attend(timeline: Timeline) -> list[str]:
     attended = payloads.record_attendance(workshop_id, registrations)
     await timeline.tell(WORKSHOPS_COMMANDS, "workshops.RecordAttendance.v1", workshop_id, attended)
     return applications
+
+
+async def _follow_up(timeline: Timeline, application_id: str) -> bool:
+    """The grant accepted, paid half, reported on, paid in full: whether the project completed in time."""
+    steps: tuple[tuple[str, str, dict[str, Any], str], ...] = (
+        (
+            FUNDING_COMMANDS,
+            "funding.AcceptGrant.v1",
+            payloads.accept_grant(application_id, name="Daglig leder"),
+            "applications.ProjectStarted.v1",
+        ),
+        # Half the total cost documented: half the grant paid.
+        (
+            FUNDING_COMMANDS,
+            "funding.ApprovePayment.v1",
+            payloads.approve_payment(application_id, kind="interim", documented_costs_nok=1_000_000),
+            "funding.PaymentApproved.v1",
+        ),
+        (
+            APPLICATIONS_COMMANDS,
+            "applications.SubmitProgressReport.v1",
+            payloads.submit_progress_report(application_id),
+            "applications.ProgressReportSubmitted.v1",
+        ),
+        (
+            APPLICATIONS_COMMANDS,
+            "applications.SubmitFinalReport.v1",
+            payloads.submit_final_report(application_id),
+            "applications.FinalReportSubmitted.v1",
+        ),
+        (
+            APPLICATIONS_COMMANDS,
+            "applications.AcceptFinalReport.v1",
+            payloads.accept_final_report(application_id),
+            "applications.FinalReportAccepted.v1",
+        ),
+    )
+    for topic, ce_type, data, until in steps:
+        await timeline.tell(topic, ce_type, application_id, data)
+        if not await timeline.wait(until, {application_id}):
+            return False
+    # Funding takes the accepted report in without an event; the final payment waits until it has.
+    if not await timeline.handled("funding", "applications.FinalReportAccepted.v1", application_id):
+        return False
+    # 90 % of the total cost documented: 90 % of the grant paid in all, the rest released.
+    final = payloads.approve_payment(application_id, kind="final", documented_costs_nok=1_800_000)
+    await timeline.tell(FUNDING_COMMANDS, "funding.ApprovePayment.v1", application_id, final)
+    return await timeline.wait("applications.ProjectCompleted.v1", {application_id})
 
 
 def main() -> None:

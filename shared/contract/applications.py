@@ -478,7 +478,6 @@ READY_FOR_DECISION = Template(
     ),
     role=CASE_HANDLERS,
 )
-APPROVED = Template("applications.approved", "applicant", (*_APPLICATION, "amount_nok"))
 DECLINED = Template("applications.declined", "applicant", (*_APPLICATION, "reason"))
 
 # the follow-up of a grant
@@ -495,7 +494,6 @@ TEMPLATES: tuple[Template, ...] = (
     RECEIVED,
     PRECONDITIONS_MISSING,
     READY_FOR_DECISION,
-    APPROVED,
     DECLINED,
     FINAL_REPORT_DUE_SOON,
     FINAL_REPORT_RETURNED,

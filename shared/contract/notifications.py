@@ -109,7 +109,6 @@ WHEN: Final[dict[str, str]] = {
         "at submission, when a project plan, management's commitment or clarification attendance is still missing"
     ),
     "applications.ready_for_decision": "an application has all three preconditions: once, when it becomes ready",
-    "applications.approved": "funding granted the application",
     "applications.declined": "funding declined the application",
     "workshops.registered": "a registration got a seat",
     "workshops.waitlisted": "a registration went on the waitlist, at its position",

@@ -261,26 +261,24 @@ def clarify(application: Application, clarification: Clarification, *, at: datet
 
 
 def approve(application: Application | None, *, amount_nok: int) -> Decision:
-    """A grant decides an application that is ready for decision; anything else has moved on."""
+    """A grant decides an application that is ready for decision; anything else has moved on.
+
+    The applicant is not told here: funding tells them of the same grant, with the deadline to
+    accept it (`funding.grant_awaiting_acceptance`), and one fact gives one notification.
+    """
     if application is None or application.status != "ready_for_decision":
         return NOTHING
     event = ApplicationApproved(application_id=application.application_id, amount_nok=amount_nok)
-    approved = replace(application, status="approved", approved_nok=amount_nok)
-    return _decided(approved, event, contract.APPROVED, amount_nok=amount_nok)
+    return Outcome(replace(application, status="approved", approved_nok=amount_nok), (event,))
 
 
 def decline(application: Application | None, *, reason: str) -> Decision:
+    """A decline decides an application that is ready for decision, and the applicant is told why."""
     if application is None or application.status != "ready_for_decision":
         return NOTHING
     event = ApplicationDeclined(application_id=application.application_id, reason=reason)
-    return _decided(
-        replace(application, status="declined", decline_reason=reason), event, contract.DECLINED, reason=reason
-    )
-
-
-def _decided(application: Application, event: Event, template: Template, **params: Any) -> Decision:
-    """The funding's decision: its event, and the applicant told."""
-    return Outcome(application, (event, to_applicant(application, template, **params)))
+    declined = replace(application, status="declined", decline_reason=reason)
+    return Outcome(declined, (event, to_applicant(declined, contract.DECLINED, reason=reason)))
 
 
 # ready for decision

@@ -120,7 +120,7 @@ async def test_an_accepted_grant_starts_the_project_which_reports_and_completes(
     assert (await status(admin_db, app))[0] == "completed"
     notifications = [(n.template, n.recipient.role or n.recipient.email) for n in portal.notifications(app)]
     assert notifications[-5:] == [
-        ("applications.approved", "kari@example.no"),
+        ("applications.ready_for_decision", "case-handlers"),
         ("applications.final_report_to_review", "case-handlers"),
         ("applications.final_report_returned", "kari@example.no"),
         ("applications.final_report_to_review", "case-handlers"),

@@ -248,7 +248,7 @@ async def test_amendments_count_versions_and_name_only_what_changed(portal: Port
 # funding outcomes and withdrawal
 
 
-async def test_a_grant_approves_the_application_and_tells_the_applicant_once(
+async def test_a_grant_approves_the_application_once_and_leaves_telling_the_applicant_to_funding(
     portal: Portal, admin_db: asyncpg.Pool
 ) -> None:
     app = await ready_application(portal)
@@ -261,8 +261,8 @@ async def test_a_grant_approves_the_application_and_tells_the_applicant_once(
     await portal.decline(app)  # a late decision on a decided application
     await portal.log.settle()
     assert portal.events(app)[-2:] == [READY, APPROVED]
-    assert templates(portal, app)[-1:] == ["applications.approved"]
-    assert templates(portal, app).count("applications.approved") == 1
+    # funding tells the applicant of the grant, with the deadline to accept it: one fact, one notification
+    assert templates(portal, app)[-1:] == ["applications.ready_for_decision"]
     assert await status(admin_db, app) == ("approved", 1)
 
 
@@ -325,7 +325,6 @@ async def test_withdrawal_before_a_decision_and_after_approval(portal: Portal, a
         "applications.received",
         "applications.preconditions_missing",
         "applications.ready_for_decision",
-        "applications.approved",
     ]
 
 

@@ -607,18 +607,13 @@ def test_only_a_clarification_workshop_of_a_named_company_counts(kind: str, numb
 # funding outcomes
 
 
-def test_a_grant_approves_an_application_ready_for_decision_and_tells_the_applicant() -> None:
+def test_a_grant_approves_an_application_ready_for_decision_and_leaves_telling_the_applicant_to_funding() -> None:
     outcome = domain.approve(ready(submitted()), amount_nok=750_000)
     [event] = outcome.events
     assert isinstance(event, ApplicationApproved)
     assert event.amount_nok == 750_000
     assert after(outcome).status == "approved"
-    [notice] = outcome.notices
-    assert (notice.template.name, notice.email, notice.params["amount_nok"]) == (
-        "applications.approved",
-        "kari@example.no",
-        750_000,
-    )
+    assert outcome.notices == ()  # funding's grant_awaiting_acceptance tells of the same grant
 
 
 def test_a_decline_declines_an_application_ready_for_decision_and_tells_the_applicant() -> None:
