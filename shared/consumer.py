@@ -216,7 +216,6 @@ class Consumer:
         outcomes: list[tuple[_Work, str]] = []
         async with self._runtime.pool.acquire() as conn, conn.transaction():
             fresh = await inbox.claim(conn, consumer=consumer, message_ids=[w.envelope.id for w in work])
-            rows: list[outbox.OutboxRow] = []
             for item in work:
                 if item.envelope.id not in fresh:
                     outcomes.append((item, "duplicate"))
@@ -226,7 +225,7 @@ class Consumer:
                     seed=f"{consumer}/{item.envelope.id}",
                     correlation_id=item.envelope.correlation_id,
                     causation_id=item.envelope.id,
-                    subject=item.envelope.key or item.envelope.subject,
+                    subject=self._subject(item.envelope),
                     command_type=item.envelope.type if self._subscription.commands else None,
                 )
                 if item.route is None or item.data is None:
@@ -236,10 +235,21 @@ class Consumer:
                     with structlog.contextvars.bound_contextvars(**_fields(item)):
                         await item.route.use_case(conn, item.data, Cause.of(item.envelope), recorder)
                 outcomes.append((item, "rejected" if recorder.rejected else "applied"))
-                rows.extend(recorder.rows)
-            await outbox.write(conn, rows)
+                # In the table before the next message's use case runs: an erasure later in the batch
+                # must find (and remove) the notifications a registration before it recorded.
+                await outbox.write(conn, recorder.rows)
         failpoints.reach("after_db_commit")
         return outcomes
+
+    def _subject(self, envelope: Envelope) -> str | None:
+        """What a refusal is keyed by: the command's key, or its id when its type's key names a person.
+
+        A refusal under an e-mail would publish the e-mail on the events topic, where nothing can be erased.
+        """
+        route = self._subscription.routes.get(envelope.type)
+        if route is not None and route.model.personal_key:
+            return envelope.id
+        return envelope.key or envelope.subject
 
     async def _give_up(self, item: _Work, error: BaseException) -> None:
         """A message whose handler keeps failing with a bug: dead-letter it so an operator can replay it once fixed."""
