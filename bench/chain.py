@@ -81,6 +81,8 @@ class Driver:
     workshops: list[tuple[str, datetime]] = field(default_factory=list)
     seen: list[Seen] = field(default_factory=list)
     on_complete: Callable[[Chain], None] | None = None
+    # The ce_time of funding decisions (None: now): a run dates them in a programme year of its own.
+    decided_at: datetime | None = None
     _sender: Sender | None = None
     _log: TopicLog | None = None
     _rng: random.Random = field(default_factory=random.Random)
@@ -116,8 +118,8 @@ class Driver:
 
     # set-up
 
-    async def allocate_budget(self, amount: int) -> None:
-        year = datetime.now(payloads.OSLO).year  # the programme year decisions will fall in
+    async def allocate_budget(self, amount: int, *, year: int | None = None) -> None:
+        year = year or datetime.now(payloads.OSLO).year  # the programme year decisions will fall in
         data = payloads.allocate_budget(year, amount, source="bench")
         await self.send(FUNDING_COMMANDS, "funding.AllocateBudget.v1", f"budget-{year}", data)
 
@@ -240,4 +242,6 @@ class Driver:
 
     async def _decide(self, chain: Chain) -> None:
         data = payloads.decide_funding(chain.application_id, amount_nok=REQUESTED_NOK)
-        await self.send(FUNDING_COMMANDS, "funding.DecideFunding.v1", chain.application_id, data)
+        await self.send(
+            FUNDING_COMMANDS, "funding.DecideFunding.v1", chain.application_id, data, ce_time=self.decided_at
+        )

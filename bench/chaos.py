@@ -1,11 +1,17 @@
 """`make chaos`: chains run through two replicas of each service while faults strike; then the invariants.
 
 Faults: each service's replicas killed with SIGKILL at random moments and restarted; the Kafka
-broker restarted once and Postgres once (when this run started them); one consumer paused
-with SIGSTOP past its session timeout; finally one clean rolling restart, which must
-redeliver nothing. Then, from the topics and the databases: every chain completed exactly
-once, no fact recorded twice, no notification twice, budgets equal allocations minus active
-grants, no seat or facilitator double-booked, nothing dead-lettered.
+broker restarted once (when this run started it) and Postgres once (when this run can stop
+it); one consumer paused with SIGSTOP past its session timeout; finally one clean rolling
+restart, which must redeliver nothing.
+
+Demand exceeds supply, so that the guards are tested and not just passed: the chains' funding
+decisions ask for more than the run's budget (a programme year of its own) holds, contested
+workshops have fewer seats than people asking, and rounds of workshops compete for one
+facilitator (``bench.chaos_contests``). Then, from the topics and the databases: every chain
+completed exactly once or was refused for want of budget, exactly as many grants as the budget
+holds, no fact recorded twice, no notification twice, budgets equal allocations minus active
+grants, every seat and facilitator given exactly once, nothing dead-lettered.
 """
 
 from __future__ import annotations
@@ -25,16 +31,22 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from bench.chain import DLQ_TOPICS, Driver
+from bench.chain import DLQ_TOPICS, REQUESTED_NOK, Chain, Driver
+from bench.chaos_contests import Contests
 from bench.run import progress
 from bench.system import RunningSystem
 from deploy.local import kafka as local_kafka
-from deploy.local import postgres as local_postgres
 from devkit.processes import ServiceProcess
 from shared.topics import SERVICES
 
 RESULTS = Path(".bench")
 SESSION_TIMEOUT_S = 10.0  # the consumers' session timeout (shared/service.py)
+OSLO = ZoneInfo("Europe/Oslo")
+# The budget holds grants for this share of the chains: the rest must be refused, none overspent.
+BUDGET_SHARE = 0.75
+GRANTED = "funding.FundingGranted.v1"
+# What a chain refused for want of budget never gets.
+AFTER_GRANT = ("funding.FundingGranted.v1", "applications.ApplicationApproved.v1")
 # Facts that happen once per chain: a second ce_id for one of them is an effect applied twice.
 ONCE_PER_CHAIN = (
     "applications.ApplicationSubmitted.v1",
@@ -107,11 +119,14 @@ async def restart_broker(tally: Tally) -> None:
     tally.note("Kafka back")
 
 
-async def restart_database(tally: Tally) -> None:
+async def restart_database(running: RunningSystem, tally: Tally) -> None:
+    database = running.infra.database
+    if database is None:  # `faults` plans no restart then
+        return
     tally.note("stopping Postgres")
-    await asyncio.to_thread(local_postgres.stop_postgres)
+    await asyncio.to_thread(database.stop)
     await asyncio.sleep(2)
-    await asyncio.to_thread(local_postgres.start_postgres)
+    await asyncio.to_thread(database.start)
     tally.db_restarts += 1
     tally.note("Postgres back")
 
@@ -125,9 +140,12 @@ async def faults(running: RunningSystem, tally: Tally, *, duration: float, kills
     plan.append((0.3 * duration, ("pause", None)))
     if local:
         plan.append((0.5 * duration, ("broker", None)))
+    else:
+        tally.note(f"infrastructure from {running.infra.origin}: no broker restart (this run cannot restart it)")
+    if running.infra.database is not None:
         plan.append((0.75 * duration, ("database", None)))
     else:
-        tally.note(f"infrastructure from {running.infra.origin}: broker and database restarts left out")
+        tally.note(f"infrastructure from {running.infra.origin}: no database restart (this run cannot stop it)")
     started = time.monotonic()
     for at, (kind, service) in sorted(plan, key=lambda item: item[0]):
         await asyncio.sleep(max(0.0, started + at - time.monotonic()))
@@ -138,7 +156,7 @@ async def faults(running: RunningSystem, tally: Tally, *, duration: float, kills
         elif kind == "broker":
             await restart_broker(tally)
         else:
-            await restart_database(tally)
+            await restart_database(running, tally)
 
 
 async def rolling_restart(running: RunningSystem, driver: Driver, tally: Tally, chains: int) -> None:
@@ -171,11 +189,60 @@ async def pace(driver: Driver, first: int, count: int, *, per_second: float) -> 
         await asyncio.sleep(max(0.0, started + (i + 1) / per_second - time.monotonic()))
 
 
-async def invariants(running: RunningSystem, driver: Driver) -> dict[str, Any]:
-    ours = set(driver.chains) | set(driver.by_registration)
+@dataclass(frozen=True)
+class Budget:
+    """The run's own programme year: what was left in it before the run, and what the run adds."""
+
+    year: int
+    left_nok: int
+    top_up_nok: int
+
+    @property
+    def available_nok(self) -> int:
+        return self.left_nok + self.top_up_nok
+
+    @property
+    def grants(self) -> int:
+        """How many chains the budget can fund: the others must be refused."""
+        return self.available_nok // REQUESTED_NOK
+
+    @property
+    def decided_at(self) -> datetime:
+        """The ce_time of the run's decisions: the programme year is the year of a decision's time."""
+        return datetime(self.year, 7, 1, 12, tzinfo=OSLO)
+
+
+async def own_budget(admin_dsn: str, *, chains: int) -> Budget:
+    """A programme year of the run's own, topped up to grants for `BUDGET_SHARE` of the chains.
+
+    The first year after this one that holds less than that: a previous run spent its year down
+    to less than one grant, so runs repeated against one database stay as tight as the first.
+    Other tests' budgets (this year's) are left alone.
+    """
+    need = max(1, int(chains * BUDGET_SHARE)) * REQUESTED_NOK
+    this_year = datetime.now(OSLO).year
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        for year in range(this_year + 1, this_year + 100):
+            left = await conn.fetchval("SELECT remaining_nok FROM funding.budgets WHERE programme_year = $1", year)
+            if (left or 0) < need:
+                return Budget(year, int(left or 0), need - int(left or 0))
+    finally:
+        await conn.close()
+    raise RuntimeError("every programme year of the next century holds more than a chaos run may have")
+
+
+def refused_for_budget(chain: Chain) -> bool:
+    """The chain's decision was refused because the budget was spent: the contest's expected loss."""
+    failed = chain.failed or ""
+    return failed.startswith("funding.DecideFunding") and "insufficient_budget" in failed
+
+
+async def invariants(running: RunningSystem, driver: Driver, budget: Budget, contests: Contests) -> dict[str, Any]:
     facts: dict[tuple[str, str], set[str]] = defaultdict(set)
     copies: Counter[str] = Counter()
     notification_ids: dict[str, set[str]] = defaultdict(set)
+    ours = set(driver.chains) | set(driver.by_registration)
     dlq = 0
     for seen in driver.seen:
         if seen.topic in DLQ_TOPICS:
@@ -187,45 +254,56 @@ async def invariants(running: RunningSystem, driver: Driver) -> dict[str, Any]:
         elif seen.ce_type in ONCE_PER_CHAIN and seen.subject_id in ours:
             facts[(seen.ce_type, seen.subject_id)].add(seen.ce_id)
     double_effects = sum(len(ids) - 1 for ids in facts.values() if len(ids) > 1)
-    missing_facts = len(driver.chains) * len(ONCE_PER_CHAIN) - len(facts)
+    refused = [c for c in driver.chains.values() if refused_for_budget(c)]
+    missing_facts = 0
+    for chain in driver.chains.values():
+        expected = [t for t in ONCE_PER_CHAIN if not (refused_for_budget(chain) and t in AFTER_GRANT)]
+        missing_facts += sum(
+            1 for t in expected if (t, chain.application_id) not in facts and (t, chain.registration_id) not in facts
+        )
+    grants = sum(1 for chain in driver.chains.values() if (GRANTED, chain.application_id) in facts)
+    expected_grants = min(len(driver.chains), budget.grants)
     conn = await asyncpg.connect(running.system.admin_dsn)
     try:
-        budget = await conn.fetch(
-            """SELECT b.programme_year, b.remaining_nok,
+        row = await conn.fetchrow(
+            """SELECT b.remaining_nok,
                       (SELECT coalesce(sum(amount_nok), 0) FROM funding.allocations a
-                       WHERE a.programme_year = b.programme_year)
-                    - (SELECT coalesce(sum(amount_nok), 0) FROM funding.grants g
-                       WHERE g.programme_year = b.programme_year AND g.released_at IS NULL) AS expected
+                       WHERE a.programme_year = b.programme_year) AS allocated,
+                      (SELECT coalesce(sum(amount_nok), 0) FROM funding.grants g
+                       WHERE g.programme_year = b.programme_year AND g.released_at IS NULL) AS granted
                FROM funding.budgets b WHERE b.programme_year = $1""",
-            programme_year(),
+            budget.year,
         )
-        # sums come back as numeric: whole NOK as int again
-        overspent = int(sum(max(0, -row["remaining_nok"]) for row in budget))
-        budget_mismatch = int(sum(abs(row["remaining_nok"] - row["expected"]) for row in budget))
         seats = await _overbooked_seats(conn)
         facilitators = await _facilitator_overlaps(conn)
     finally:
         await conn.close()
+    # sums come back as numeric: whole NOK as int again
+    remaining, allocated, granted = (0, 0, 0) if row is None else (int(row[0]), int(row[1]), int(row[2]))
+    # Granted beyond what there was, by the database's books and by the grants published.
+    overspent = max(0, granted - allocated, grants * REQUESTED_NOK - budget.available_nok)
     return {
         "chains": len(driver.chains),
         "completed": len(driver.completed),
-        "lost": len(driver.chains) - len(driver.completed),
-        "failed": [c.failed for c in driver.failed][:5],
+        "refused_for_budget": len(refused),
+        "lost": len(driver.chains) - len(driver.completed) - len(refused),
+        "failed": [c.failed for c in driver.failed if not refused_for_budget(c)][:5],
         "double_effects": double_effects,
         "missing_facts": missing_facts,
         "duplicate_notifications": sum(len(ids) - 1 for ids in notification_ids.values() if len(ids) > 1),
         "duplicates_delivered": sum(n - 1 for n in copies.values() if n > 1),
+        "programme_year": budget.year,
+        "budget_available_nok": budget.available_nok,
+        "grants": grants,
+        "grants_expected": expected_grants,
+        "grants_off_budget": grants - expected_grants,
         "overspent_nok": overspent,
-        "budget_mismatch_nok": budget_mismatch,
+        "budget_mismatch_nok": abs(remaining - (allocated - granted)),
         "seats_double_booked": seats,
         "facilitator_overlaps": facilitators,
+        **contests.verdict(driver.seen),
         "dlq_records": dlq,
     }
-
-
-def programme_year() -> int:
-    """The year the chains' decisions fall in: other tests' years are theirs to keep."""
-    return datetime.now(ZoneInfo("Europe/Oslo")).year
 
 
 async def _overbooked_seats(conn: asyncpg.Connection) -> int:
@@ -257,20 +335,29 @@ async def _facilitator_overlaps(conn: asyncpg.Connection) -> int:
 async def run_chaos(*, chains: int, duration: float, kills_per_service: int, seed: int) -> dict[str, Any]:
     tally = Tally()
     running = await RunningSystem.start(replicas=2)
-    driver = Driver(running.system.kafka_bootstrap, seed=seed)
+    rolling = max(10, chains // 10)  # chains started during the rolling restart
+    budget = await own_budget(running.system.admin_dsn, chains=chains + rolling)
+    driver = Driver(running.system.kafka_bootstrap, seed=seed, decided_at=budget.decided_at)
+    contests = Contests()
     await driver.start()
     try:
-        await driver.allocate_budget(chains * 800_000 * 4)
+        await driver.allocate_budget(budget.top_up_nok, year=budget.year)
         await driver.schedule_workshops(6, starts_in_s=3)
+        await contests.open_seats(driver, count=max(4, chains // 25))
         await asyncio.sleep(1)
-        tally.note(f"{chains} chains over {duration:.0f}s, two replicas per service")
+        tally.note(
+            f"{chains} chains over {duration:.0f}s, two replicas per service; budget {budget.year} for "
+            f"{budget.grants} grants of {chains + rolling} asked"
+        )
         traffic = asyncio.create_task(pace(driver, 0, chains, per_second=chains / duration))
+        contending = asyncio.create_task(contests.run(driver, rounds=max(6, chains // 25), duration=duration))
         await faults(running, tally, duration=duration, kills_per_service=kills_per_service, seed=seed)
         await traffic
+        await contending
         await driver.wait_all(timeout=240, progress=progress("chains under faults"))
-        await rolling_restart(running, driver, tally, chains=max(10, chains // 10))
+        await rolling_restart(running, driver, tally, chains=rolling)
         await asyncio.sleep(2)  # the last relays publish; then read what the topics and databases say
-        result = await invariants(running, driver)
+        result = await invariants(running, driver, budget, contests)
     finally:
         await driver.stop()
         running.stop()
@@ -294,11 +381,14 @@ def problems(result: dict[str, Any]) -> list[str]:
         "lost",
         "double_effects",
         "missing_facts",
+        "grants_off_budget",
         "duplicate_notifications",
         "overspent_nok",
         "budget_mismatch_nok",
         "seats_double_booked",
         "facilitator_overlaps",
+        "seat_contests_wrong",
+        "facilitator_rounds_wrong",
         "dlq_records",
         "redelivered_in_rolling_restart",
     )
@@ -322,6 +412,11 @@ def main(argv: list[str] | None = None) -> None:
     keys = (
         "chains",
         "completed",
+        "refused_for_budget",
+        "grants",
+        "grants_expected",
+        "seat_contests",
+        "facilitator_rounds",
         "kills",
         "broker_restarts",
         "db_restarts",
@@ -335,6 +430,8 @@ def main(argv: list[str] | None = None) -> None:
         "overspent_nok",
         "seats_double_booked",
         "facilitator_overlaps",
+        "seat_contests_wrong",
+        "facilitator_rounds_wrong",
         "dlq_records",
         "redelivered_in_rolling_restart",
     )

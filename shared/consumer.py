@@ -222,12 +222,17 @@ class Consumer:
                     outcomes.append((item, "duplicate"))
                     continue
                 fresh.discard(item.envelope.id)  # a second copy in the same batch is a duplicate too
+                if rows and self._names_a_person(item.envelope):
+                    # An erasure must find (and remove) what earlier messages of this batch recorded
+                    # about the person: those rows go into the table first. Otherwise one write per batch.
+                    await outbox.write(conn, rows)
+                    rows = []
                 recorder = self._runtime.recorder(
                     seed=f"{consumer}/{item.envelope.id}",
                     correlation_id=item.envelope.correlation_id,
                     causation_id=item.envelope.id,
                     traceparent=item.envelope.traceparent,
-                    subject=item.envelope.key or item.envelope.subject,
+                    subject=self._subject(item.envelope),
                     command_type=item.envelope.type if self._subscription.commands else None,
                 )
                 if item.route is None or item.data is None:
@@ -241,6 +246,19 @@ class Consumer:
             await outbox.write(conn, rows)
         failpoints.reach("after_db_commit")
         return outcomes
+
+    def _names_a_person(self, envelope: Envelope) -> bool:
+        route = self._subscription.routes.get(envelope.type)
+        return route is not None and route.model.personal_key
+
+    def _subject(self, envelope: Envelope) -> str | None:
+        """What a refusal is keyed by: the command's key, or its id when its type's key names a person.
+
+        A refusal under an e-mail would publish the e-mail on the events topic, where nothing can be erased.
+        """
+        if self._names_a_person(envelope):
+            return envelope.id
+        return envelope.key or envelope.subject
 
     async def _give_up(self, item: _Work, error: BaseException) -> None:
         """A message whose handler keeps failing with a bug: dead-letter it so an operator can replay it once fixed."""

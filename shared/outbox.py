@@ -229,3 +229,23 @@ async def backlog(conn: Connection, *, schema: str) -> Backlog | None:
     if row is None:  # an aggregate always answers one row
         return None
     return Backlog(schema, row["unsent"], row["oldest"], row["recent"])
+
+
+# erasure (a person asked for their data to go)
+
+
+async def erase_unsent(conn: Connection, *, email: str) -> int:
+    """Unsent rows that would publish this e-mail go: keyed by it, or carrying it as any value of their data.
+
+    Compared without case, as e-mails are. Returns how many went. A row the relay has already
+    read is on its way to the broker and cannot be called back.
+    """
+    status: str = await conn.execute(
+        """DELETE FROM outbox
+           WHERE sent_at IS NULL
+             AND (lower(key) = lower($1)
+                  OR jsonb_path_exists(lower(convert_from(payload, 'UTF8'))::jsonb, '$.** ? (@ == $email)',
+                                       jsonb_build_object('email', lower($1))))""",
+        email,
+    )
+    return int(status.rsplit(" ", 1)[-1])

@@ -158,6 +158,16 @@ async def has_clarification_attendance(conn: Connection, *, organisation_number:
     )
 
 
+async def lock_person(conn: Connection, *, email: str) -> None:
+    """Hold this person's lock until commit: an erasure and a registration of one e-mail then run one at a time.
+
+    A registration inserted by a transaction that has not committed is invisible to an erasure's
+    read, so without it a registration racing an erasure would keep the e-mail that was to go.
+    The two-key form keeps these locks apart from the relay's one-key advisory lock.
+    """
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('workshops.person'), hashtext($1))", email_key(email))
+
+
 async def lock_registrations_of(conn: Connection, *, email: str) -> list[Registration]:
     """Every registration of a person not yet erased, locked until commit."""
     rows = await conn.fetch(

@@ -2,6 +2,8 @@
 
 Every seat change holds the workshop's row lock first, so the seat count and the waitlist order
 are read and written by one transaction at a time; ``seats_taken <= capacity`` is the backstop.
+A registration then holds its person's lock, which an erasure takes first: a registration racing
+an erasure of the same e-mail either commits before the erasure reads (and is erased) or after it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class Registrations:
 
     async def register(self, conn: Connection, command: RegisterParticipant, cause: Cause, out: Recorder) -> None:
         workshop = await repo.get_workshop(conn, workshop_id=command.workshop_id, lock=True)
+        await repo.lock_person(conn, email=command.participant.email)
         email_taken = workshop is not None and await repo.email_is_registered(
             conn, workshop_id=workshop.workshop_id, email=command.participant.email
         )
@@ -81,6 +84,7 @@ class Registrations:
 
     async def erase(self, conn: Connection, command: EraseParticipantData, cause: Cause, out: Recorder) -> None:
         """Names and e-mails go; registrations, seats and attendance facts stay. The event carries no e-mail."""
+        await repo.lock_person(conn, email=command.email)
         found = await repo.lock_registrations_of(conn, email=command.email)
         erasure_id = out.derived_id("erasure")
         outcome = registrations.erase(found, erasure_id=erasure_id)
@@ -88,7 +92,9 @@ class Registrations:
         if erased:
             await repo.erase(conn, registration_ids=erased, at=cause.at)
             await repo.withdraw_reminders(conn, registration_ids=erased)
-        # Sent notifications keyed by the e-mail go now rather than at the outbox's retention.
+        # Sent notifications keyed by the e-mail go now rather than at the outbox's retention; unsent
+        # ones (a confirmation not yet published) go before they reach Kafka, where nothing is erased.
         await outbox.forget_sent_to(conn, key=command.email)
+        unsent = await outbox.erase_unsent(conn, email=command.email)
         out.record(outcome)
-        log.info("participant.erased", erasure_id=str(erasure_id), registrations=len(erased))
+        log.info("participant.erased", erasure_id=str(erasure_id), registrations=len(erased), unsent_messages=unsent)

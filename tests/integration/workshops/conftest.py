@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from devkit.driver import Record, Sender, TopicLog
+from devkit.driver import Record, Sender, TopicLog, command_headers
 from devkit.payloads import register_participant, schedule_workshop
 from devkit.processes import ServiceProcess
 from devkit.system import System
@@ -45,6 +46,19 @@ class Client:
     async def send(self, name: str, data: dict[str, Any], *, key: str | None = None, at: datetime | None = None) -> str:
         key = key if key is not None else str(data["workshop_id"])
         return await self.sender.send(WORKSHOPS_COMMANDS, f"workshops.{name}.v1", key, data, time_=at)
+
+    async def send_to(self, partition: int, name: str, key: str, data: dict[str, Any]) -> str:
+        """Send a command to this partition of the commands topic, whatever its key hashes to (as another
+        partitioner would): two commands on one partition are read in order, on two by two consumers."""
+        headers = command_headers(f"workshops.{name}.v1")
+        await self.sender._producer.send_and_wait(
+            WORKSHOPS_COMMANDS,
+            value=json.dumps(data).encode(),
+            key=key.encode(),
+            headers=[(k, v.encode()) for k, v in headers.items()],
+            partition=partition,
+        )
+        return headers["ce_id"]
 
     async def answer(self, ce_id: str, *, count: int = 1, timeout: float = 30.0) -> list[Record]:
         return await self.log.answer_to(ce_id, WORKSHOPS_EVENTS, count=count, timeout=timeout)

@@ -24,9 +24,8 @@ from workshops import repository as repo
 from workshops.domain.calendar import Slot, Workshop
 from workshops.domain.registrations import Registration
 
-from devkit.driver import command_headers
 from devkit.ids import email
-from devkit.payloads import morning
+from devkit.payloads import morning, register_participant
 from devkit.payloads import schedule_workshop as workshop_data
 from devkit.processes import ServiceProcess
 from devkit.system import System
@@ -90,18 +89,6 @@ async def _split_partitions(bootstrap: str, timeout: float = 60.0) -> tuple[int,
         await admin.close()
 
 
-async def _send_to(client: Client, partition: int, name: str, key: str, data: dict[str, Any]) -> str:
-    headers = command_headers(f"workshops.{name}.v1")
-    await client.sender._producer.send_and_wait(
-        WORKSHOPS_COMMANDS,
-        value=json.dumps(data).encode(),
-        key=key.encode(),
-        headers=[(k, v.encode()) for k, v in headers.items()],
-        partition=partition,
-    )
-    return headers["ce_id"]
-
-
 async def test_two_registrations_racing_for_the_last_seat_on_two_instances_give_it_once(
     replicas: Replicas, client: Client, admin_db: asyncpg.Pool
 ) -> None:
@@ -114,7 +101,7 @@ async def test_two_registrations_racing_for_the_last_seat_on_two_instances_give_
                 "registration_id": str(uuid.uuid4()),
                 "participant": {"name": "Kari", "email": email()},
             }
-            sends.append(_send_to(client, partition, "RegisterParticipant", workshop["workshop_id"], data))
+            sends.append(client.send_to(partition, "RegisterParticipant", workshop["workshop_id"], data))
     command_ids = list(await asyncio.gather(*sends))
     answers = [(await client.answer(ce_id))[0] for ce_id in command_ids]
     for i, workshop in enumerate(workshops):
@@ -150,7 +137,7 @@ async def test_two_bookings_of_one_facilitator_racing_on_two_instances_let_exact
         else:
             rival = workshop_data(start=start + timedelta(hours=1), facilitators=[facilitator])
         for partition, data in zip(replicas.partitions, (here, rival), strict=True):
-            sends.append(_send_to(client, partition, "ScheduleWorkshop", data["workshop_id"], data))
+            sends.append(client.send_to(partition, "ScheduleWorkshop", data["workshop_id"], data))
     command_ids = list(await asyncio.gather(*sends))
     answers = [(await client.answer(ce_id))[0] for ce_id in command_ids]
     for i in range(ROUNDS):
@@ -159,6 +146,53 @@ async def test_two_bookings_of_one_facilitator_racing_on_two_instances_let_exact
         (refusal,) = [a for a in pair if a.ce_type == "workshops.CommandRejected.v1"]
         assert [r["code"] for r in refusal.data["reasons"]] == ["facilitator_double_booked"]
     assert replicas.applied_by_each(command_ids) == [ROUNDS, ROUNDS]
+
+
+async def _wait_for_a_statement_waiting_on_a_lock(
+    admin_db: asyncpg.Pool, *fragments: str, timeout: float = 30.0
+) -> None:
+    """Until a session of the service waits for a lock in a statement containing one of these fragments."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await admin_db.fetchval(
+        """SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+                          WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid() AND query LIKE ANY($1::text[]))""",
+        [f"%{fragment}%" for fragment in fragments],
+    ):
+        assert asyncio.get_running_loop().time() < deadline, f"no statement waits on a lock: {fragments}"
+        await asyncio.sleep(0.1)
+
+
+async def test_a_registration_racing_an_erasure_of_its_email_on_another_instance_cannot_escape_it(
+    replicas: Replicas, client: Client, admin_db: asyncpg.Pool
+) -> None:
+    person = email("racer")
+    workshop = await client.schedule(start=morning(96), capacity=5)
+    registration = register_participant(workshop["workshop_id"], person=person)
+    async with admin_db.acquire() as gate, gate.transaction():
+        # The test holds the outbox: the registration stops at its outbox write, its row inserted and
+        # not committed, while the erasure runs on the other instance. Without the person's lock the
+        # erasure does not see that row, and the registration commits the e-mail after it.
+        await gate.execute("LOCK TABLE workshops.outbox IN SHARE MODE")
+        register_id = await client.send_to(
+            replicas.partitions[0], "RegisterParticipant", workshop["workshop_id"], registration
+        )
+        await _wait_for_a_statement_waiting_on_a_lock(admin_db, "INSERT INTO outbox")
+        erase_id = await client.send_to(replicas.partitions[1], "EraseParticipantData", person, {"email": person})
+        # Either on the person's lock (held by the registration) or, without it, at its first outbox statement.
+        await _wait_for_a_statement_waiting_on_a_lock(
+            admin_db, "pg_advisory_xact_lock", "DELETE FROM outbox WHERE lower(key)"
+        )
+    (registered,) = await client.answer(register_id)
+    (erased,) = await client.answer(erase_id)
+    assert registered.ce_type == "workshops.ParticipantRegistered.v1"
+    assert erased.data["registrations"] == 1
+    row = await admin_db.fetchrow(
+        "SELECT name, email, erased_at FROM workshops.registrations WHERE registration_id = $1",
+        uuid.UUID(registration["registration_id"]),
+    )
+    assert row is not None
+    assert (row["name"], row["email"]) == ("erased", "erased")
+    assert replicas.applied_by_each([register_id, erase_id]) == [1, 1]
 
 
 # The database itself, without the service's checks in front of it.

@@ -9,9 +9,11 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
+from devkit.driver import Record, command_headers
 from devkit.ids import email, organisation_number
 from devkit.payloads import morning
 from devkit.processes import ServiceProcess
+from shared.topics import WORKSHOPS_COMMANDS, WORKSHOPS_EVENTS
 from tests.integration.workshops.conftest import Client
 
 pytestmark = pytest.mark.usefixtures("workshops_service")
@@ -207,3 +209,37 @@ async def test_erasure_replaces_names_and_emails_everywhere_and_keeps_attendance
     await client.log.settle()
     assert len(client.notifications(cancel_id)) == 1
     assert note.data["recipient"]["email"] != person
+
+
+def _names(record: Record, person: str) -> bool:
+    """Whether the record carries the e-mail anywhere: its key, a header, its data (in any case)."""
+    text = " ".join([record.key or "", json.dumps(record.headers), record.value.decode("utf-8", "replace")])
+    return person.lower() in text.lower()
+
+
+async def test_a_refused_erasure_is_answered_under_the_command_id_and_never_publishes_the_email(
+    client: Client,
+) -> None:
+    person = email("Refused-Erasure")
+    erase = "workshops.EraseParticipantData.v1"
+    # A field the contract does not have, data that is not JSON, an envelope without its time:
+    # each is refused, and each refusal would otherwise be keyed by the e-mail and name it as subject.
+    unknown_field = await client.send("EraseParticipantData", {"email": person, "note": "asap"}, key=person)
+    not_json = command_headers(erase)
+    await client.sender.send_raw(
+        WORKSHOPS_COMMANDS, key=person.encode(), value=f"email={person}".encode(), headers=not_json
+    )
+    no_time = {k: v for k, v in command_headers(erase).items() if k != "ce_time"}
+    await client.sender.send_raw(
+        WORKSHOPS_COMMANDS, key=person.encode(), value=json.dumps({"email": person}).encode(), headers=no_time
+    )
+
+    for command_id in (unknown_field, not_json["ce_id"], no_time["ce_id"]):
+        (refusal,) = await client.answer(command_id)
+        assert refusal.ce_type == "workshops.CommandRejected.v1", refusal.data
+        assert refusal.data["command_id"] == command_id
+        assert refusal.key == refusal.headers["ce_subject"] == refusal.data["subject"] == command_id
+        assert {reason["code"] for reason in refusal.data["reasons"]} == {"malformed"}
+        assert not _names(refusal, person)
+    await client.log.settle()
+    assert [r.ce_type for r in client.log.where(lambda r: r.topic == WORKSHOPS_EVENTS and _names(r, person))] == []
