@@ -83,7 +83,11 @@ async def test_erasure_leaves_the_email_in_no_table_no_outbox_row_and_no_later_r
     # From here the test holds the relay's lock: what the service records stays unsent.
     relay = await asyncpg.connect(system.admin_dsn)
     try:
-        assert await relay.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", RELAY_LOCK)
+        # The stopped replica's session may take a moment to end and let its lock go.
+        deadline = asyncio.get_running_loop().time() + 30.0
+        while not await relay.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", RELAY_LOCK):
+            assert asyncio.get_running_loop().time() < deadline, "the relay's lock was not released in time"
+            await asyncio.sleep(0.1)
         # A registration applied in a batch before the erasure's (the e-mail in another case) ...
         earlier = register_participant(second, person=person.upper())
         await client.send_to(0, "RegisterParticipant", second, earlier)
