@@ -71,7 +71,7 @@ async def test_a_service_told_to_migrate_does_so_as_the_owner_and_then_refuses_a
         applied = await applied_versions(admin_db, fresh_schema.name)
     finally:
         migrating.kill()
-    assert applied == [("messaging", 1), ("probe", 1), ("probe", 2)]
+    assert applied == [("messaging", 1), ("messaging", 2), ("probe", 1), ("probe", 2)]
     owners = await admin_db.fetch("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = $1", fresh_schema.name)
     assert [row["tableowner"] for row in owners] == [f"{fresh_schema.name}_owner"]
 

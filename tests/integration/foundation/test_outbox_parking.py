@@ -1,0 +1,176 @@
+"""The relay parks a row the broker will not take, keeps the rest flowing, and says when it cannot publish at all."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from devkit.driver import Sender, TopicLog
+from devkit.processes import ServiceProcess
+from devkit.system import System
+from shared.cli.main import build_parser, run
+from shared.descriptor import Descriptor
+from shared.envelope import build_headers
+from tests.integration.foundation.conftest import EVENTS, PROBE_MIGRATIONS, is_recorded, send_record
+
+# Over the producer's max_request_size (1 MiB): the record an over-long application made.
+TOO_LARGE = 1_300_000
+
+
+PROBE = Descriptor("probe", PROBE_MIGRATIONS, [], "0.0.1", "test probe")
+
+
+async def programme(system: System, *argv: str) -> int:
+    """The operator CLI as `programme` runs it, with the probe as the service it knows."""
+    return await run(build_parser().parse_args(["--bootstrap-servers", system.kafka_bootstrap, *argv]), [PROBE])
+
+
+async def record_row(admin_db: asyncpg.Pool, *, topic: str, key: str, payload: bytes) -> tuple[int, str]:
+    """An outbox row as a use case records it; its id and its event id."""
+    event_id = str(uuid.uuid4())
+    ce_type = "probe.Recorded.v1"
+    headers = build_headers(
+        ce_id=event_id,
+        source="/programme/probe",
+        ce_type=ce_type,
+        time=datetime.now(UTC),
+        subject=key,
+        correlation_id=event_id,
+        causation_id=None,
+    )
+    row_id: int = await admin_db.fetchval(
+        """INSERT INTO probe.outbox (event_id, topic, key, ce_type, headers, payload)
+           VALUES ($1, $2, $3, $4, $5::jsonb, $6) RETURNING id""",
+        event_id,
+        topic,
+        key,
+        ce_type,
+        json.dumps(headers),
+        payload,
+    )
+    return row_id, event_id
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        assert time.monotonic() < deadline, f"not within {timeout}s: {what}"
+        await asyncio.sleep(0.2)
+
+
+async def gauge(proc: ServiceProcess, name: str) -> float:
+    return sum(value for key, value in (await proc.metrics()).items() if key.startswith(name + "{"))
+
+
+async def readiness(proc: ServiceProcess) -> tuple[int, dict[str, object]]:
+    async with httpx.AsyncClient(timeout=5.0) as client:
+        response = await client.get(f"{proc.url}/health/ready")
+    body: dict[str, object] = response.json()
+    return response.status_code, body
+
+
+def payload(item: uuid.UUID, filler: int = 0) -> bytes:
+    return json.dumps({"item_id": str(item), "n": 1, "seq": 0, "note": "x" * filler}).encode()
+
+
+async def test_a_row_too_large_to_send_is_parked_the_others_flow_and_a_replay_sends_it_in_key_order(
+    probe: ServiceProcess,
+    system: System,
+    sender: Sender,
+    topic_log: TopicLog,
+    admin_db: asyncpg.Pool,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    stuck, other = uuid.uuid4(), uuid.uuid4()
+    big_id, big_event = await record_row(admin_db, topic=EVENTS, key=str(stuck), payload=payload(stuck, TOO_LARGE))
+    behind_id, behind_event = await record_row(admin_db, topic=EVENTS, key=str(stuck), payload=payload(stuck))
+    try:
+        # Another key's event, recorded after the oversized row, goes out.
+        await send_record(sender, other)
+        await topic_log.wait_for(is_recorded(other))
+
+        row = await admin_db.fetchrow("SELECT parked_at, parked_error, sent_at FROM probe.outbox WHERE id = $1", big_id)
+        assert row is not None
+        assert row["parked_at"] is not None
+        assert row["sent_at"] is None
+        assert "MessageSizeTooLargeError" in row["parked_error"]
+        # The same key's later row waits behind it, unsent and not parked itself.
+        behind = await admin_db.fetchrow("SELECT parked_at, sent_at FROM probe.outbox WHERE id = $1", behind_id)
+        assert behind is not None
+        assert (behind["parked_at"], behind["sent_at"]) == (None, None)
+        assert topic_log.where(lambda r: r.key == str(stuck)) == []
+
+        await eventually(lambda: _gauge_is(probe, "programme_outbox_parked", 1), "the parked gauge counts the row")
+        status, body = await readiness(probe)
+        assert status == 200
+        assert body["outbox_parked"] == 1
+
+        assert await programme(system, "outbox", "--admin-dsn", system.admin_dsn) == 0
+        listed = capsys.readouterr().out
+        assert "parked=1" in listed
+        assert f"id={big_id} " in listed
+        assert "MessageSizeTooLargeError" in listed
+
+        # The operator fixes the cause (here: the row made small enough), then replays it.
+        await admin_db.execute("UPDATE probe.outbox SET payload = $2 WHERE id = $1", big_id, payload(stuck))
+        replayed = await programme(
+            system, "outbox", "replay", "probe", "--id", str(big_id), "--admin-dsn", system.admin_dsn
+        )
+        assert replayed == 0
+        sent = await topic_log.wait_for(lambda r: r.key == str(stuck), count=2)
+        assert [r.ce_id for r in sorted(sent, key=lambda r: r.offset)] == [big_event, behind_event]
+        await eventually(lambda: _gauge_is(probe, "programme_outbox_parked", 0), "the parked gauge back to 0")
+        assert (
+            await programme(system, "outbox", "replay", "probe", "--id", str(big_id), "--admin-dsn", system.admin_dsn)
+            == 1
+        )
+    finally:
+        await admin_db.execute("DELETE FROM probe.outbox WHERE id = ANY($1::bigint[])", [big_id, behind_id])
+
+
+async def test_a_relay_that_cannot_publish_says_it_is_stalled_and_recovers_by_itself(
+    probe: ServiceProcess, system: System, sender: Sender, topic_log: TopicLog, admin_db: asyncpg.Pool
+) -> None:
+    # A row for a topic nobody created yet: a passing fault (the topic may come), retried, not parked.
+    missing = f"probe.missing-{uuid.uuid4().hex[:8]}.v1"
+    item = uuid.uuid4()
+    row_id, _ = await record_row(admin_db, topic=missing, key=str(item), payload=payload(item))
+    admin = AIOKafkaAdminClient(bootstrap_servers=system.kafka_bootstrap)
+    await admin.start()
+    try:
+        await eventually(lambda: _gauge_is(probe, "programme_relay_stalled", 1), "stalled reported", timeout=60)
+        status, body = await readiness(probe)
+        assert status == 503
+        checks = body["checks"]
+        assert isinstance(checks, dict)
+        assert checks["relay"] is False
+        assert await admin_db.fetchval("SELECT parked_at FROM probe.outbox WHERE id = $1", row_id) is None
+
+        await admin.create_topics([NewTopic(missing, num_partitions=1, replication_factor=1)])
+        await eventually(lambda: _is_sent(admin_db, row_id), "the row sent once its topic exists", timeout=60)
+        await eventually(lambda: _gauge_is(probe, "programme_relay_stalled", 0), "no longer stalled")
+        assert (await readiness(probe))[0] == 200
+        after = uuid.uuid4()
+        await send_record(sender, after)
+        await topic_log.wait_for(is_recorded(after))
+    finally:
+        await admin_db.execute("DELETE FROM probe.outbox WHERE id = $1", row_id)
+        await admin.delete_topics([missing])
+        await admin.close()
+
+
+async def _gauge_is(proc: ServiceProcess, name: str, value: float) -> bool:
+    return await gauge(proc, name) == value
+
+
+async def _is_sent(admin_db: asyncpg.Pool, row_id: int) -> bool:
+    return await admin_db.fetchval("SELECT sent_at FROM probe.outbox WHERE id = $1", row_id) is not None
