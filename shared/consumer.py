@@ -191,6 +191,7 @@ class Consumer:
                     raise
                 if is_transient(error):
                     self._runtime.health.database_ok = False
+                    self._runtime.health.retrying[self._subscription.topic] = f"{type(error).__name__}: {error}"[:200]
                     self._runtime.metrics.passing_faults.labels(self._service, "consumer").inc()
                     await backoff.wait(log, "batch.retry_after_passing_fault", error)
                     continue
@@ -207,6 +208,7 @@ class Consumer:
                 await backoff.wait(log, "message.retry_after_failure", error)
                 continue
             self._runtime.health.database_ok = True
+            self._runtime.health.retrying.pop(self._subscription.topic, None)
             self._runtime.relay_wake()
             self._report(outcomes, started)
             return
