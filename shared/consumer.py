@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from shared import dlq, failpoints, inbox, outbox
 from shared.cause import Cause
-from shared.contract.base import Event, Message, Reason
+from shared.contract.base import Event, Message, Reason, read_rule_refusals
 from shared.db import Connection, is_transient
 from shared.envelope import Envelope, EnvelopeError, decode_headers, read_envelope, type_service
 from shared.logging import get_logger
@@ -158,6 +158,10 @@ class Consumer:
             try:
                 data = route.read(record.value or b"")
             except ValidationError as error:
+                refused = read_rule_refusals(error)
+                if refused and self._subscription.commands:  # an amount or a time out of range: a rule's refusal
+                    batch.work.append(_Work(record, envelope, None, None, refused))
+                    continue
                 code = (
                     "invalid_json" if any(e["type"] == "json_invalid" for e in error.errors()) else "schema_violation"
                 )
