@@ -17,8 +17,9 @@ from pydantic_core import PydanticCustomError
 # might pass. They are refused while the command is read, with the code the contract gives the rule
 # (an amount, a time) or as malformed (text). The bounds are rules, not shapes: like every rule
 # with a refusal code they are not in the exported schema, whose descriptions say them.
-MAX_NOK = 10**15
-EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
+MAX_NOK = 10**15  # far beyond any budget (a domain may cap lower), and sums of it stay far inside bigint
+# The upper bound leaves a day of room: any offset still moves the time to UTC inside the calendar.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 9998
 INVALID_AMOUNT = "invalid_amount"
 INVALID_BUDGET = "invalid_budget"
 INVALID_TIME = "invalid_time"

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StrictInt
 
-from shared.contract.base import AwareDatetime, Command, Event, Template, within_years
+from shared.contract.base import EARLIEST_YEAR, LATEST_YEAR, AwareDatetime, Command, Event, Template, within_years
 
 WorkshopKind = Literal["clarification", "competence", "cluster_meeting"]
 RegistrationStatus = Literal["confirmed", "waitlisted"]
@@ -39,8 +39,8 @@ WireTime = Annotated[
     BeforeValidator(_wire_time),
     AfterValidator(within_years),
     Field(
-        description="RFC 3339 with an offset; a time without one, or outside the years 1900 to 2999, is refused "
-        "with invalid_time"
+        description=f"RFC 3339 with an offset; a time without one, or outside the years {EARLIEST_YEAR} to "
+        f"{LATEST_YEAR}, is refused with invalid_time"
     ),
 ]
 
