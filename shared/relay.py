@@ -16,12 +16,14 @@ from aiokafka.errors import (
     RecordListTooLargeError,
     RecordTooLargeError,
 )
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from shared import failpoints, outbox
 from shared.db import Liveness, connect, is_transient
 from shared.logging import get_logger
 from shared.metrics import ServiceMetrics
 from shared.retry import Backoff
+from shared.topic_config import TopicSettings
 
 log = get_logger(__name__)
 
@@ -68,6 +70,7 @@ class Relay:
         on_health: Callable[[bool], None],
         liveness: Liveness,
         stalled_after_s: float = STALLED_AFTER_S,
+        max_record_bytes: int | None = None,
     ) -> None:
         self._service = service
         self._dsn = dsn
@@ -83,6 +86,11 @@ class Relay:
         self._last_prune = 0.0
         self._last_backlog = 0.0
         self._stalled_after_s = stalled_after_s
+        # The largest record the topics take (PROGRAMME_TOPIC_MAX_MESSAGE_BYTES). A record over it is
+        # refused here, as the producer refuses one over its max_request_size: once the broker has
+        # refused a batch, the idempotent producer's sequence for that partition is broken and every
+        # later send to it fails (OutOfOrderSequenceNumber), so the broker must never see one.
+        self._max_record_bytes = max_record_bytes or TopicSettings().max_message_bytes
         self._last_progress = time.monotonic()
         self._backoff = Backoff()
         self.published = 0
@@ -184,13 +192,11 @@ class Relay:
         for row in rows:
             if (row.topic, row.key) in held:
                 continue
+            key = row.key.encode()
+            headers = [(name, value.encode()) for name, value in row.headers.items()]
             try:
-                future = await self._producer.send(
-                    row.topic,
-                    value=row.payload,
-                    key=row.key.encode(),
-                    headers=[(name, value.encode()) for name, value in row.headers.items()],
-                )
+                self._refuse_oversized(key, row.payload, headers)
+                future = await self._producer.send(row.topic, value=row.payload, key=key, headers=headers)
             except _UNSENDABLE as error:
                 unsendable.append((row, _describe(error)))
                 held.add((row.topic, row.key))
@@ -206,6 +212,12 @@ class Relay:
             else:
                 sent.append(row)
         return sent, unsendable
+
+    def _refuse_oversized(self, key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> None:
+        size = DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, headers)
+        if size > self._max_record_bytes:
+            msg = f"the record is {size} bytes, more than the topics take ({self._max_record_bytes})"
+            raise MessageSizeTooLargeError(msg)
 
     def _progressed(self) -> None:
         """The relay did what it could (published, parked, or had nothing to do): not stalled, backoff from scratch."""

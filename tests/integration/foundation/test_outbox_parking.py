@@ -20,7 +20,7 @@ from devkit.system import System
 from shared.cli.main import build_parser, run
 from shared.descriptor import Descriptor
 from shared.envelope import build_headers
-from tests.integration.foundation.conftest import EVENTS, PROBE_MIGRATIONS, is_recorded, send_record
+from tests.integration.foundation.conftest import EVENTS, PROBE_MIGRATIONS, is_recorded, new_probe, send_record
 
 # Over the producer's max_request_size (1 MiB): the record an over-long application made.
 TOO_LARGE = 1_300_000
@@ -165,6 +165,47 @@ async def test_a_relay_that_cannot_publish_says_it_is_stalled_and_recovers_by_it
     finally:
         await admin_db.execute("DELETE FROM probe.outbox WHERE id = $1", row_id)
         await admin.delete_topics([missing])
+        await admin.close()
+
+
+async def test_a_record_over_the_topics_limit_is_parked_before_the_broker_can_refuse_it(
+    system: System, admin_db: asyncpg.Pool
+) -> None:
+    """Topics that take less than the producer would send (PROGRAMME_TOPIC_MAX_MESSAGE_BYTES below 1 MiB).
+
+    A batch the broker refuses breaks the idempotent producer's sequence for its partition: every
+    later record to it would fail, the relay stalled for good. The relay holds records to the
+    topics' limit itself, so the broker never refuses one.
+    """
+    limit = 4_000
+    topic = f"probe.small-{uuid.uuid4().hex[:8]}.v1"
+    admin = AIOKafkaAdminClient(bootstrap_servers=system.kafka_bootstrap)
+    await admin.start()
+    await admin.create_topics(
+        [NewTopic(topic, num_partitions=1, replication_factor=1, topic_configs={"max.message.bytes": str(limit)})]
+    )
+    proc = new_probe(system)
+    proc.env["PROGRAMME_TOPIC_MAX_MESSAGE_BYTES"] = str(limit)
+    rows: list[int] = []
+    try:
+        proc.start()
+        await proc.wait_ready()
+        first, second = uuid.uuid4(), uuid.uuid4()
+        big_id, _ = await record_row(admin_db, topic=topic, key=str(first), payload=payload(first, 3 * limit))
+        small_id, _ = await record_row(admin_db, topic=topic, key=str(second), payload=payload(second))
+        rows += [big_id, small_id]
+
+        # The small record behind it, to the same partition, goes out.
+        await eventually(lambda: _is_sent(admin_db, small_id), "the record behind the oversized one sent")
+        parked = await admin_db.fetchrow("SELECT parked_at, parked_error FROM probe.outbox WHERE id = $1", big_id)
+        assert parked is not None
+        assert parked["parked_at"] is not None
+        assert f"more than the topics take ({limit})" in parked["parked_error"]
+        assert await gauge(proc, "programme_relay_stalled") == 0
+    finally:
+        proc.stop()
+        await admin_db.execute("DELETE FROM probe.outbox WHERE id = ANY($1::bigint[])", rows)
+        await admin.delete_topics([topic])
         await admin.close()
 
 
