@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -135,6 +136,22 @@ async def test_a_row_too_large_to_send_is_parked_the_others_flow_and_a_replay_se
         )
     finally:
         await admin_db.execute("DELETE FROM probe.outbox WHERE id = ANY($1::bigint[])", [big_id, behind_id])
+
+
+async def test_a_row_with_a_key_of_100_kb_is_parked_like_any_other(
+    probe: ServiceProcess, sender: Sender, topic_log: TopicLog, admin_db: asyncpg.Pool
+) -> None:
+    # Longer than a B-tree entry may be: parking must not index it (it would fail, and stall the relay).
+    key = secrets.token_hex(50_000)  # random, so that no compression brings it under the limit
+    item, other = uuid.uuid4(), uuid.uuid4()
+    row_id, _ = await record_row(admin_db, topic=EVENTS, key=key, payload=payload(item, TOO_LARGE))
+    try:
+        await send_record(sender, other)
+        await topic_log.wait_for(is_recorded(other))
+        assert await admin_db.fetchval("SELECT parked_at FROM probe.outbox WHERE id = $1", row_id) is not None
+        assert await gauge(probe, "programme_relay_stalled") == 0
+    finally:
+        await admin_db.execute("DELETE FROM probe.outbox WHERE id = $1", row_id)
 
 
 async def test_a_relay_that_cannot_publish_says_it_is_stalled_and_recovers_by_itself(
