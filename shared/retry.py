@@ -15,12 +15,14 @@ from structlog.typing import FilteringBoundLogger
 # Failures caused by the values a record carries: the same record fails the same way every time.
 # Data exceptions (SQLSTATE class 22: a number out of range, a NUL in text, a date out of range;
 # asyncpg's refusal to encode a value), integrity violations (class 23) the domain did not map to
-# a refusal, a value Python cannot compute with (a year 9999 moved to another offset).
+# a refusal, limits a value exceeds (class 54: a text too long for an index entry), a value Python
+# cannot compute with (a year 9999 moved to another offset).
 _RECORD_FAULTS = (
     ValidationError,
     asyncpg.DataError,
     ClientDataError,
     asyncpg.IntegrityConstraintViolationError,
+    asyncpg.ProgramLimitExceededError,
     OverflowError,
 )
 # Whatever the database, the broker or the network answers, and the clients' own state: faults of

@@ -51,6 +51,7 @@ def test_an_outage_passes(error: BaseException) -> None:
         asyncpg.DataError("invalid input for query argument $1"),
         asyncpg.UniqueViolationError("duplicate key value violates unique constraint"),
         asyncpg.CheckViolationError("new row violates check constraint"),
+        asyncpg.ProgramLimitExceededError("index row size 8016 exceeds btree version 4 maximum 2704"),
         OverflowError("date value out of range"),
         _validation_error(),
     ],
