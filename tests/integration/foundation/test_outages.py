@@ -38,6 +38,16 @@ async def become_writable(admin_db: asyncpg.Pool) -> None:
     await end_sessions(admin_db)
 
 
+async def rotate_password(admin_db: asyncpg.Pool) -> None:
+    # The password changed before the service got the new one: its reconnections are refused.
+    await admin_db.execute(f"ALTER ROLE {RUNTIME_ROLE} PASSWORD 'rotated-elsewhere'")
+    await end_sessions(admin_db)
+
+
+async def restore_password(admin_db: asyncpg.Pool) -> None:
+    await admin_db.execute(f"ALTER ROLE {RUNTIME_ROLE} PASSWORD '{RUNTIME_ROLE}'")
+
+
 async def end_sessions(admin_db: asyncpg.Pool) -> None:
     await admin_db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", RUNTIME_ROLE)
 
@@ -45,6 +55,7 @@ async def end_sessions(admin_db: asyncpg.Pool) -> None:
 OUTAGES = {
     "privilege revoked": (revoke_writes, grant_writes, "InsufficientPrivilegeError"),
     "read-only node": (become_read_only, become_writable, "ReadOnlySQLTransactionError"),
+    "password rotated": (rotate_password, restore_password, "InvalidPasswordError"),
 }
 
 
