@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from shared import dlq, failpoints, inbox, outbox
 from shared.cause import Cause
-from shared.contract.base import Event, Message, Reason
+from shared.contract.base import Event, Message, Reason, read_rule_refusals
 from shared.db import Connection, is_transient
 from shared.envelope import Envelope, EnvelopeError, read_record, type_service
 from shared.logging import get_logger
@@ -158,6 +158,10 @@ class Consumer:
             try:
                 data = route.read(body)
             except ValidationError as error:
+                refused = read_rule_refusals(error)
+                if refused and self._subscription.commands:  # an amount or a time out of range: a rule's refusal
+                    batch.work.append(_Work(record, envelope, None, None, refused))
+                    continue
                 code = (
                     "invalid_json" if any(e["type"] == "json_invalid" for e in error.errors()) else "schema_violation"
                 )
@@ -191,6 +195,7 @@ class Consumer:
                     raise
                 if is_transient(error):
                     self._runtime.health.database_ok = False
+                    self._runtime.health.retrying[self._subscription.topic] = f"{type(error).__name__}: {error}"[:200]
                     self._runtime.metrics.passing_faults.labels(self._service, "consumer").inc()
                     await backoff.wait(log, "batch.retry_after_passing_fault", error)
                     continue
@@ -207,6 +212,7 @@ class Consumer:
                 await backoff.wait(log, "message.retry_after_failure", error)
                 continue
             self._runtime.health.database_ok = True
+            self._runtime.health.retrying.pop(self._subscription.topic, None)
             self._runtime.relay_wake()
             self._report(outcomes, started)
             return

@@ -51,3 +51,15 @@ class ServiceMetrics:
             ["service"],
             registry=registry,
         )
+        self.outbox_parked = Gauge(
+            "programme_outbox_parked",
+            "Outbox rows the relay cannot send (kept until an operator replays them)",
+            ["programme_service"],
+            registry=registry,
+        )
+        self.relay_stalled = Gauge(
+            "programme_relay_stalled",
+            "1 while the active relay has failed to publish for longer than its threshold",
+            ["programme_service"],
+            registry=registry,
+        )

@@ -25,6 +25,8 @@ from shared.topics import dlq_topic, events_topic
 class Health:
     database_ok: bool = True
     relay_ok: bool = True
+    # Consumed topic -> the passing fault its consumer is retrying (readiness says which and why).
+    retrying: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

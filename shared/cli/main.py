@@ -122,9 +122,22 @@ def build_parser() -> argparse.ArgumentParser:
     check = contract_actions.add_parser("check", help="is the code backward compatible with a released contract?")
     check.add_argument("--release", type=Path, default=Path("contract/released/v1"))
 
-    backlog = commands.add_parser("outbox", help="outbox backlog per service (recorded, not yet published)")
-    _admin_dsn(backlog)
+    _outbox_parser(commands)
     return parser
+
+
+def _outbox_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    backlog = commands.add_parser(
+        "outbox", help="outbox backlog and parked rows per service; replay parked rows once their cause is fixed"
+    )
+    _admin_dsn(backlog)
+    backlog_actions = backlog.add_subparsers(dest="action", required=False, metavar="ACTION")
+    replay = backlog_actions.add_parser("replay", help="give parked rows back to the relay (after fixing the cause)")
+    _admin_dsn(replay)
+    replay.add_argument("service", type=_service_name, help="applications, workshops or funding")
+    replayed = replay.add_mutually_exclusive_group(required=True)
+    replayed.add_argument("--id", type=int, action="append", help="the parked row's id (repeatable)")
+    replayed.add_argument("--all", action="store_true", help="every parked row of the service")
 
 
 def _service_name(text: str) -> str:
@@ -283,10 +296,27 @@ async def _dlq_replay(args: argparse.Namespace, context: Context) -> int:
 
 
 async def _outbox(args: argparse.Namespace, context: Context) -> int:
-    for backlog in await outbox.backlogs(args.admin_dsn, [service.name for service in context.services]):
+    names = [service.name for service in context.services]
+    for backlog in await outbox.backlogs(args.admin_dsn, names):
         oldest = backlog.oldest.isoformat() if backlog.oldest else "-"
         recent = backlog.sent_last_minute
-        print(f"{backlog.service:13} unsent={backlog.unsent:<6} oldest={oldest:32} sent_last_minute={recent}")
+        print(
+            f"{backlog.service:13} unsent={backlog.unsent:<6} oldest={oldest:32} sent_last_minute={recent:<6} "
+            f"parked={backlog.parked}"
+        )
+    for row in await outbox.parked(args.admin_dsn, names):
+        print("  parked: " + outbox.describe(row))
+    return 0
+
+
+async def _outbox_replay(args: argparse.Namespace, _: Context) -> int:
+    replayed = await outbox.replay(args.admin_dsn, args.service, None if args.all else args.id)
+    missing = set(args.id or ()) - set(replayed)
+    if replayed:
+        print(f"replayed {len(replayed)} parked row(s) of {args.service}: ids {', '.join(map(str, replayed))}")
+    if missing:
+        print(f"no parked row with id(s) {sorted(missing)} in {args.service}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -317,6 +347,7 @@ _HANDLERS = {
     ("dlq", "list"): _dlq_list,
     ("dlq", "replay"): _dlq_replay,
     ("outbox", None): _outbox,
+    ("outbox", "replay"): _outbox_replay,
 }
 
 
