@@ -93,7 +93,7 @@ class Relay:
                 if not is_transient(error):
                     log.exception("relay.failed")
                 self._metrics.passing_faults.labels(self._service, "relay").inc()
-                self._metrics.relay_active.labels(self._service).set(0)
+                self._metrics.relay_standing_by()
                 await backoff.wait(log, "relay.interrupted", error)
             else:
                 backoff.reset()
@@ -106,7 +106,7 @@ class Relay:
         # holder that went silent (Liveness), and a standby, asking every second, takes over (ADR 2).
         lock_key = f"outbox-relay:{self._schema}"
         while not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", lock_key):
-            self._metrics.relay_active.labels(self._service).set(0)
+            self._metrics.relay_standing_by()
             await asyncio.sleep(_STANDBY_RETRY_S)
         self._metrics.relay_active.labels(self._service).set(1)
         session = await conn.fetchrow(_SESSION_LIVENESS)

@@ -25,6 +25,8 @@ from shared.topics import dlq_topic, events_topic
 class Health:
     database_ok: bool = True
     relay_ok: bool = True
+    # Partitions this replica cannot move past ("<topic>/<partition>"), with why: readiness names them.
+    held: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -35,6 +37,7 @@ class Runtime:
     health: Health = field(default_factory=Health)
     pool_or_none: asyncpg.Pool | None = None
     producer_or_none: AIOKafkaProducer | None = None
+    dlq_producer_or_none: AIOKafkaProducer | None = None
     relay: Relay | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -51,6 +54,13 @@ class Runtime:
             msg = "the service has not started: no producer yet"
             raise RuntimeError(msg)
         return self.producer_or_none
+
+    @property
+    def dlq_producer(self) -> AIOKafkaProducer:
+        if self.dlq_producer_or_none is None:
+            msg = "the service has not started: no dead-letter producer yet"
+            raise RuntimeError(msg)
+        return self.dlq_producer_or_none
 
     @property
     def schema(self) -> str:
