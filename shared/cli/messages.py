@@ -14,6 +14,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from shared import fetching
 from shared.cli.topics import topic_partitions
 from shared.contract.schemas import contract_models
 from shared.envelope import build_headers, type_service
@@ -127,6 +128,7 @@ async def open_reader(
     partitions = await topic_partitions(bootstrap, list(topics), options)
     if not partitions:
         raise ValueError(f"no such topic(s): {', '.join(topics)}")
+    fetching.install()  # a record another client wrote must not stop a tail either
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, **options)
     await consumer.start()
     consumer.assign(partitions)
