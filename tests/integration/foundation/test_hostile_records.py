@@ -22,7 +22,7 @@ import httpx
 from aiokafka import AIOKafkaProducer
 from aiokafka.record.util import calc_crc32c
 
-from devkit.driver import Record, TopicLog, command_headers
+from devkit.driver import Record, Sender, TopicLog, command_headers
 from devkit.processes import ServiceProcess
 from devkit.system import System
 from tests.integration.foundation.conftest import (
@@ -269,3 +269,20 @@ async def test_a_record_whose_dead_letter_exceeds_the_dlq_limit_is_dead_lettered
     assert len(letter.value) < len(value)
     await topic_log.wait_for(is_recorded(after))
     assert await applied_count(admin_db, after) == 1
+
+
+async def test_made_up_types_share_one_metric_label(probe: ServiceProcess, sender: Sender, topic_log: TopicLog) -> None:
+    made_up = [f"probe.MadeUp{n}.v1" for n in range(3)]
+    ids = [await sender.send(COMMANDS, ce_type, str(uuid.uuid4()), {}) for ce_type in made_up]
+    for ce_id in ids:
+        await topic_log.wait_for(lambda r, ce_id=ce_id: r.topic == DLQ and r.ce_id == ce_id)
+    samples = await _until(lambda: _unknown_counted(probe, len(made_up)), "the made-up types counted")
+    assert not [name for name in samples if "MadeUp" in name]
+
+
+async def _unknown_counted(proc: ServiceProcess, at_least: int) -> dict[str, float] | None:
+    samples = await proc.metrics()
+    key = (
+        f"programme_messages_in_total{{ce_type=unknown,outcome=dead_lettered,programme_service=probe,topic={COMMANDS}}}"
+    )
+    return samples if samples.get(key, 0) >= at_least else None
