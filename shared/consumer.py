@@ -198,40 +198,55 @@ class Consumer:
     def _read(self, records: tuple[ConsumerRecord[bytes, bytes], ...]) -> _Batch:
         batch = _Batch()
         for record in records:
-            if has_malformed_header_names(record):
-                batch.letters.append(dlq.DeadLetter(record, "malformed_headers", "a header name is not UTF-8"))
-                continue
-            try:
-                envelope = read_envelope(decode_headers(record.headers or ()), record.key)
-            except EnvelopeError as error:
-                batch.letters.append(dlq.DeadLetter(record, error.code, error.message))
-                refusal = self._malformed(record, error.ce_id, error.ce_type, error.message)
+            self._read_one(record, batch)
+        return batch
+
+    def _read_one(self, record: ConsumerRecord[bytes, bytes], batch: _Batch) -> None:
+        """One record into the batch: work, a dead letter (with a refusal where the sender can be told), or ignored."""
+        if has_malformed_header_names(record):
+            batch.letters.append(dlq.DeadLetter(record, "malformed_headers", "a header name is not UTF-8"))
+            return
+        try:
+            envelope = read_envelope(decode_headers(record.headers or ()), record.key)
+        except EnvelopeError as error:
+            batch.letters.append(dlq.DeadLetter(record, error.code, error.message))
+            refusal = self._malformed(record, error.ce_id, error.ce_type, error.message)
+            if refusal is not None:
+                batch.work.append(refusal)
+            return
+        refusal = self._too_large(record, envelope)
+        if refusal is not None:
+            batch.work.append(refusal)
+            return
+        route = self._subscription.routes.get(envelope.type)
+        if route is None:
+            if self._subscription.commands or type_service(envelope.type) is None:
+                text = f"unknown type {envelope.type} on {record.topic}"
+                batch.letters.append(dlq.DeadLetter(record, "unknown_type", text))
+                refusal = self._malformed(record, envelope.id, envelope.type, text)
                 if refusal is not None:
                     batch.work.append(refusal)
-                continue
-            route = self._subscription.routes.get(envelope.type)
-            if route is None:
-                if self._subscription.commands or type_service(envelope.type) is None:
-                    text = f"unknown type {envelope.type} on {record.topic}"
-                    batch.letters.append(dlq.DeadLetter(record, "unknown_type", text))
-                    refusal = self._malformed(record, envelope.id, envelope.type, text)
-                    if refusal is not None:
-                        batch.work.append(refusal)
-                else:  # another service's event we do not act on: a tolerant reader lets it pass
-                    batch.ignored.append(record)
-                continue
-            try:
-                data = route.read(record.value or b"")
-            except ValidationError as error:
-                code = (
-                    "invalid_json" if any(e["type"] == "json_invalid" for e in error.errors()) else "schema_violation"
-                )
-                batch.letters.append(dlq.DeadLetter(record, code, _summary(error)))
-                if self._subscription.commands:
-                    batch.work.append(_Work(record, envelope, None, None, _reasons(error)))
-                continue
-            batch.work.append(_Work(record, envelope, route, data))
-        return batch
+            else:  # another service's event we do not act on: a tolerant reader lets it pass
+                batch.ignored.append(record)
+            return
+        try:
+            data = route.read(record.value or b"")
+        except ValidationError as error:
+            code = "invalid_json" if any(e["type"] == "json_invalid" for e in error.errors()) else "schema_violation"
+            batch.letters.append(dlq.DeadLetter(record, code, _summary(error)))
+            if self._subscription.commands:
+                batch.work.append(_Work(record, envelope, None, None, _reasons(error)))
+            return
+        batch.work.append(_Work(record, envelope, route, data))
+
+    def _too_large(self, record: ConsumerRecord[bytes, bytes], envelope: Envelope) -> _Work | None:
+        """A command larger than the service takes: refused before it is parsed, with the limit named."""
+        limit = self._runtime.settings.command_max_bytes
+        size = len(record.value or b"")
+        if not self._subscription.commands or size <= limit:
+            return None
+        text = f"the command's body is {size} bytes; at most {limit} bytes are taken"
+        return _Work(record, envelope, None, None, (Reason(code="too_large", field=None, message=text),))
 
     def _malformed(
         self, record: ConsumerRecord[bytes, bytes], ce_id: str | None, ce_type: str | None, text: str
