@@ -274,8 +274,7 @@ async def test_a_record_whose_dead_letter_exceeds_the_dlq_limit_is_dead_lettered
 async def test_made_up_types_share_one_metric_label(probe: ServiceProcess, sender: Sender, topic_log: TopicLog) -> None:
     made_up = [f"probe.MadeUp{n}.v1" for n in range(3)]
     ids = [await sender.send(COMMANDS, ce_type, str(uuid.uuid4()), {}) for ce_type in made_up]
-    for ce_id in ids:
-        await topic_log.wait_for(lambda r, ce_id=ce_id: r.topic == DLQ and r.ce_id == ce_id)
+    await topic_log.wait_for(lambda r: r.topic == DLQ and r.ce_id in ids, count=len(ids))
     samples = await _until(lambda: _unknown_counted(probe, len(made_up)), "the made-up types counted")
     assert not [name for name in samples if "MadeUp" in name]
 
