@@ -129,7 +129,7 @@ class TolerantPartitionRecords(fetcher.PartitionRecords):  # type: ignore[misc] 
     def _undecodable(self, offset: int, next_offset: int, error: BaseException | str) -> UndecodableBatch:
         # The position stays at the batch: the partition is read from here again once an operator moved on.
         self.next_fetch_offset = max(self.next_fetch_offset, offset)
-        text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        text = error if isinstance(error, str) else _describe(error)
         return UndecodableBatch(
             self._tp.topic,
             self._tp.partition,
@@ -145,6 +145,13 @@ class TolerantPartitionRecords(fetcher.PartitionRecords):  # type: ignore[misc] 
             next_offset=next_offset,
             error=text[:500],
         )
+
+
+def _describe(error: BaseException) -> str:
+    # aiokafka's errors already start with their class name.
+    text = str(error)
+    name = type(error).__name__
+    return text if text.startswith(name) else f"{name}: {text}"
 
 
 def _lenient(data: bytes) -> list[Any] | None:

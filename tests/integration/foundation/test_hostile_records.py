@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import struct
 import subprocess
 import sys
@@ -20,11 +21,14 @@ import asyncpg
 import confluent_kafka
 import httpx
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.record.util import calc_crc32c
 
 from devkit.driver import Record, Sender, TopicLog, command_headers
 from devkit.processes import ServiceProcess
 from devkit.system import System
+from shared.topic_config import TopicSettings
 from tests.integration.foundation.conftest import (
     COMMANDS,
     DLQ,
@@ -248,9 +252,10 @@ async def test_a_tombstone_on_the_commands_topic_is_dead_lettered_and_the_partit
 async def test_a_record_whose_dead_letter_exceeds_the_dlq_limit_is_dead_lettered_trimmed(
     probe: ServiceProcess, system: System, topic_log: TopicLog, admin_db: asyncpg.Pool
 ) -> None:
-    # 1.3 MB, compressed so the broker takes it, unreadable: its dead letter would exceed the DLQ's limit whole.
+    # 1.3 MB, compressed so the broker takes it, without an envelope (so not refused too_large but dead-lettered
+    # raw): its dead letter would exceed the DLQ's limit whole.
     value = b'{"item_id": ' + b" " * 1_300_000 + b"}"
-    headers = [(name, text.encode()) for name, text in command_headers(RECORD).items()]
+    headers: list[tuple[str, bytes]] = []
     producer = AIOKafkaProducer(
         bootstrap_servers=system.kafka_bootstrap, compression_type="gzip", max_request_size=2_000_000
     )
@@ -263,7 +268,7 @@ async def test_a_record_whose_dead_letter_exceeds_the_dlq_limit_is_dead_lettered
     await _send_to(system, 2, after)
 
     letter = (await topic_log.wait_for(_letter_of(sent.offset, 2), timeout=60))[0]
-    assert letter.headers["x-error-code"] in {"invalid_json", "schema_violation"}
+    assert letter.headers["x-error-code"] == "missing_header"
     assert letter.headers["x-value-truncated-from"] == str(len(value))
     assert value.startswith(letter.value)
     assert len(letter.value) < len(value)
@@ -285,3 +290,51 @@ async def _unknown_counted(proc: ServiceProcess, at_least: int) -> dict[str, flo
         f"programme_messages_in_total{{ce_type=unknown,outcome=dead_lettered,programme_service=probe,topic={COMMANDS}}}"
     )
     return samples if samples.get(key, 0) >= at_least else None
+
+
+async def test_a_dead_letter_the_broker_refuses_holds_its_partition_until_it_is_published(
+    probe: ServiceProcess, system: System, topic_log: TopicLog, admin_db: asyncpg.Pool
+) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=system.kafka_bootstrap)
+    await admin.start()
+    wanted = TopicSettings().configs(DLQ)  # alter_configs replaces every override: restore them all after
+    limit = ConfigResource(ConfigResourceType.TOPIC, DLQ, configs={**wanted, "max.message.bytes": "1024"})
+    await admin.alter_configs([limit])  # the DLQ refuses every letter larger than 1 kB, as an ACL would refuse all
+    try:
+        unreadable = b"{" + os.urandom(50_000)  # not JSON, and no codec makes it smaller than 1 kB
+        headers = [(name, text.encode()) for name, text in command_headers(RECORD).items()]
+        after = uuid.uuid4()
+        key, value, good_headers = _command(after)
+        # One produce batch, so one fetch and one handler batch: the good record beside the bad one.
+        producer = AIOKafkaProducer(
+            bootstrap_servers=system.kafka_bootstrap, acks="all", linger_ms=200, max_batch_size=256 * 1024
+        )
+        await producer.start()
+        try:
+            bad = await producer.send(COMMANDS, value=unreadable, key=b"refused", headers=headers, partition=3)
+            good = await producer.send(COMMANDS, value=value, key=key, headers=good_headers, partition=3)
+            sent, _ = await asyncio.gather(bad, good)
+        finally:
+            await producer.stop()
+
+        name = f"partition {COMMANDS}/3"
+        status, body = await _until(lambda: _held_status(probe, name), "readiness naming the held partition")
+        assert status == httpx.codes.SERVICE_UNAVAILABLE
+        assert "cannot be published" in body["held"][f"{COMMANDS}/3"]
+        held_key = f"programme_partition_held{{partition=3,programme_service=probe,topic={COMMANDS}}}"
+        assert (await probe.metrics())[held_key] == 1
+        await topic_log.wait_for(is_recorded(after))  # the batch's good record is applied meanwhile
+        assert not topic_log.where(_letter_of(sent.offset, 3))
+    finally:
+        await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, DLQ, configs=wanted)])
+        await admin.close()
+
+    letter = (await topic_log.wait_for(_letter_of(sent.offset, 3), timeout=60))[0]
+    assert letter.value == unreadable
+    await _until(lambda: _is_ready(probe), "ready again once the letter is published")
+    assert (await probe.metrics())[held_key] == 0
+    assert await applied_count(admin_db, after) == 1
+
+
+async def _is_ready(proc: ServiceProcess) -> bool:
+    return await proc.ready_status() == httpx.codes.OK
