@@ -42,6 +42,7 @@ log = get_logger(__name__)
 DataT = TypeVar("DataT", bound=Message)
 _MAX_REASONS = 25
 _REVOKE_WAIT_S = 20.0
+_LAG_POSITION_WAIT_S = 0.05
 
 
 # A use case: the transaction's connection, the message's data as its contract model, where it
@@ -187,8 +188,10 @@ class Consumer:
             if end is None:
                 continue
             try:
-                position = await consumer.position(tp)
-            except Exception as error:  # noqa: BLE001 - the partition went in a rebalance: its new owner reports it
+                # A position not known yet (just assigned) is waited for no longer than this: the next batch reports it.
+                async with asyncio.timeout(_LAG_POSITION_WAIT_S):
+                    position = await consumer.position(tp)
+            except Exception as error:  # noqa: BLE001 - unknown yet, or the partition went in a rebalance
                 log.debug("consumer.lag_unknown", topic=tp.topic, partition=tp.partition, error=type(error).__name__)
                 continue
             gauge.labels(self._service, tp.topic, str(tp.partition)).set(max(0, end - position))
