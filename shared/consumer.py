@@ -147,6 +147,8 @@ class Consumer:
     def _hold(self, consumer: AIOKafkaConsumer, batch: UndecodableBatch) -> None:
         """A batch nobody can decode: only its partition stops, at the batch, until an operator moves past it."""
         tp = TopicPartition(batch.topic, batch.partition)
+        if tp not in consumer.assignment():  # revoked since it was fetched: its new owner meets the batch itself
+            return
         # Paused, nothing more is fetched from it; the position stays at the batch, so the commit
         # after this handler never moves past it.
         consumer.pause(tp)
