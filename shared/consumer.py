@@ -110,6 +110,7 @@ class Consumer:
         self._idle = asyncio.Event()
         self._idle.set()
         self.listener = FinishBeforeRevoke(self._idle, self._release)
+        self._dlq_max_bytes = dlq_max_bytes()
 
     async def handle(self, message: KafkaMessage) -> None:
         """faststream's handler for a batch subscriber with manual acknowledgement."""
@@ -348,7 +349,7 @@ class Consumer:
                         topic=self._runtime.dlq_topic,
                         service=self._service,
                         metrics=self._runtime.metrics,
-                        max_bytes=dlq_max_bytes(),
+                        max_bytes=self._dlq_max_bytes,
                     )
                 except Exception as error:
                     if self._runtime.is_stopping():
