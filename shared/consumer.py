@@ -137,11 +137,15 @@ class Consumer:
         batch = self._read(records)
         for record in batch.ignored:
             self._count(record, None, "ignored")
-        # The good records first: a dead letter that cannot be published yet must not keep them waiting.
+        # Dead letters go first, so a reader sees them before the answers to later records. If the
+        # DLQ refuses them for now, the batch's good records are applied before they are retried.
+        if batch.letters and not await self._publish_letters(batch.letters):
+            if batch.work:
+                await self._apply(batch.work, started)
+            await self._dead_letter(batch.letters)
+            return
         if batch.work:
             await self._apply(batch.work, started)
-        if batch.letters:
-            await self._dead_letter(batch.letters)
 
     # holding a partition
 
@@ -332,6 +336,29 @@ class Consumer:
         letter = dlq.DeadLetter(item.record, "processing_failed", f"{type(error).__name__}: {error}")
         await self._dead_letter([letter])
 
+    async def _publish_letters(self, letters: list[dlq.DeadLetter]) -> bool:
+        """One attempt: True once the broker has every letter."""
+        try:
+            await self._send_letters(letters)
+        except Exception as error:
+            if self._runtime.is_stopping():
+                raise
+            log.warning("dead_letter.publish_failed", error=type(error).__name__, detail=str(error)[:300])
+            return False
+        return True
+
+    async def _send_letters(self, letters: list[dlq.DeadLetter]) -> None:
+        await dlq.publish(
+            self._runtime.dlq_producer,
+            letters,
+            topic=self._runtime.dlq_topic,
+            service=self._service,
+            metrics=self._runtime.metrics,
+            max_bytes=self._dlq_max_bytes,
+        )
+        for letter in letters:
+            self._count(letter.record, None, "dead_lettered")
+
     async def _dead_letter(self, letters: list[dlq.DeadLetter]) -> None:
         """Publish the letters, retrying whatever fails until it passes: their offsets are never committed before.
 
@@ -343,14 +370,7 @@ class Consumer:
         try:
             while True:
                 try:
-                    await dlq.publish(
-                        self._runtime.dlq_producer,
-                        letters,
-                        topic=self._runtime.dlq_topic,
-                        service=self._service,
-                        metrics=self._runtime.metrics,
-                        max_bytes=self._dlq_max_bytes,
-                    )
+                    await self._send_letters(letters)
                 except Exception as error:
                     if self._runtime.is_stopping():
                         raise
@@ -365,8 +385,6 @@ class Consumer:
                             self._runtime.metrics.partition_held.labels(self._service, where[0], str(where[1])).set(1)
                     await backoff.wait(log, "dead_letter.publish_failed_partition_held", error)
                     continue
-                for letter in letters:
-                    self._count(letter.record, None, "dead_lettered")
                 return
         finally:
             for topic, partition in held:
