@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.cli import database, deadletters, failures, messages, outbox, topics
+from shared.cli import consumers, database, deadletters, failures, messages, outbox, topics
 from shared.contract import schemas
 from shared.descriptor import Descriptor
 from shared.kafka import producer_options
@@ -123,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--release", type=Path, default=Path("contract/released/v1"))
 
     _outbox_parser(commands)
+    _consumer_commands(commands)
     return parser
 
 
@@ -138,6 +139,21 @@ def _outbox_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     replayed = replay.add_mutually_exclusive_group(required=True)
     replayed.add_argument("--id", type=int, action="append", help="the parked row's id (repeatable)")
     replayed.add_argument("--all", action="store_true", help="every parked row of the service")
+
+
+def _consumer_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    consumer = commands.add_parser("consumer", help="move a service's consumer group past a batch it holds")
+    consumer_actions = consumer.add_subparsers(dest="action", required=True)
+    skip = consumer_actions.add_parser(
+        "skip-batch",
+        help="with every replica stopped: commit the group's offset past the undecodable batch at --offset "
+        "(readiness and the log line partition.held name it); refused if the batch decodes here",
+    )
+    skip.add_argument("--service", type=_service_name, required=True, help="the service whose group holds it")
+    skip.add_argument("--group", help="the consumer group, if not the service's name (<SERVICE>_KAFKA_GROUP_ID)")
+    skip.add_argument("--topic", required=True, help="the held topic")
+    skip.add_argument("--partition", type=int, required=True, help="the held partition")
+    skip.add_argument("--offset", type=int, required=True, help="the held batch's offset")
 
 
 def _service_name(text: str) -> str:
@@ -320,6 +336,24 @@ async def _outbox_replay(args: argparse.Namespace, _: Context) -> int:
     return 0
 
 
+async def _consumer_skip_batch(args: argparse.Namespace, context: Context) -> int:
+    try:
+        skipped = await consumers.skip_batch(
+            context.bootstrap,
+            group=args.group or args.service,
+            topic=args.topic,
+            partition=args.partition,
+            offset=args.offset,
+            options=context.options,
+        )
+    except consumers.SkipRefusedError as refused:
+        print(f"programme: not skipped: {refused}", file=sys.stderr)
+        return 1
+    where = f"{skipped.partition.topic}/{skipped.partition.partition}"
+    print(f"group {skipped.group} on {where}: moved from {skipped.offset} to {skipped.next_offset} ({skipped.error})")
+    return 0
+
+
 async def _contract_export(args: argparse.Namespace, _: Context) -> int:
     written = schemas.export(args.folder)
     print(f"{len(written)} schema(s) in {args.folder}")
@@ -348,6 +382,7 @@ _HANDLERS = {
     ("dlq", "replay"): _dlq_replay,
     ("outbox", None): _outbox,
     ("outbox", "replay"): _outbox_replay,
+    ("consumer", "skip-batch"): _consumer_skip_batch,
 }
 
 
