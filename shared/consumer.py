@@ -17,19 +17,22 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import structlog
-from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
 
 from shared import dlq, failpoints, inbox, outbox
 from shared.cause import Cause
-from shared.contract.base import Event, Message, Reason
+from shared.contract.base import Event, Message, Reason, read_rule_refusals
 from shared.db import Connection, is_transient
 from shared.envelope import Envelope, EnvelopeError, read_record, type_service
+from shared.fetching import UndecodableBatch, has_malformed_header_names
+from shared.kafka import dlq_max_bytes
 from shared.logging import get_logger
+from shared.metrics import UNKNOWN_TYPE
 from shared.outbox import Recorder
 from shared.retry import Backoff
 from shared.runtime import Runtime
@@ -39,6 +42,7 @@ log = get_logger(__name__)
 DataT = TypeVar("DataT", bound=Message)
 _MAX_REASONS = 25
 _REVOKE_WAIT_S = 20.0
+_LAG_POSITION_WAIT_S = 0.05
 
 
 # A use case: the transaction's connection, the message's data as its contract model, where it
@@ -105,68 +109,162 @@ class Consumer:
         self._service = runtime.service
         self._idle = asyncio.Event()
         self._idle.set()
-        self.listener = FinishBeforeRevoke(self._idle)
+        self.listener = FinishBeforeRevoke(self._idle, self._release)
+        self._dlq_max_bytes = dlq_max_bytes()
 
     async def handle(self, message: KafkaMessage) -> None:
         """faststream's handler for a batch subscriber with manual acknowledgement."""
         raw = message.raw_message
         records: tuple[ConsumerRecord[bytes, bytes], ...] = raw if isinstance(raw, tuple) else (raw,)
+        # faststream's Kafka message carries the aiokafka consumer it came from (KafkaRawMessage.consumer).
+        consumer = cast("AIOKafkaConsumer", message.consumer)
         self._idle.clear()
         try:
-            await self.process(records)
+            for record in records:
+                if isinstance(record, UndecodableBatch):
+                    self._hold(consumer, record)
+            await self.process(tuple(r for r in records if not isinstance(r, UndecodableBatch)))
             try:
                 await message.ack()
             except Exception as error:  # noqa: BLE001 - the partitions went: the next owner redelivers, the inbox absorbs
                 log.warning("offset.commit_failed", error=type(error).__name__, detail=str(error)[:300])
+            await self._report_lag(consumer)
         finally:
             self._idle.set()
 
     async def process(self, records: tuple[ConsumerRecord[bytes, bytes], ...]) -> None:
         started = time.perf_counter()
         batch = self._read(records)
-        if batch.letters:
-            await self._dead_letter(batch.letters)
         for record in batch.ignored:
-            self._count(record, "-", "ignored")
+            self._count(record, None, "ignored")
+        # Dead letters go first, so a reader sees them before the answers to later records. If the
+        # DLQ refuses them for now, the batch's good records are applied before they are retried.
+        if batch.letters and not await self._publish_letters(batch.letters):
+            if batch.work:
+                await self._apply(batch.work, started)
+            await self._dead_letter(batch.letters)
+            return
         if batch.work:
             await self._apply(batch.work, started)
+
+    # holding a partition
+
+    def _hold(self, consumer: AIOKafkaConsumer, batch: UndecodableBatch) -> None:
+        """A batch nobody can decode: only its partition stops, at the batch, until an operator moves past it."""
+        tp = TopicPartition(batch.topic, batch.partition)
+        if tp not in consumer.assignment():  # revoked since it was fetched: its new owner meets the batch itself
+            return
+        # Paused, nothing more is fetched from it; the position stays at the batch, so the commit
+        # after this handler never moves past it.
+        consumer.pause(tp)
+        consumer.seek(tp, batch.offset)
+        name = f"{batch.topic}/{batch.partition}"
+        if name in self._runtime.health.held:
+            return
+        hint = (
+            f"programme consumer skip-batch --service {self._service} --topic {batch.topic} "
+            f"--partition {batch.partition} --offset {batch.offset}"
+        )
+        self._runtime.health.held[name] = (
+            f"undecodable record batch at offset {batch.offset} (next offset {batch.next_offset}): {batch.error}"
+        )
+        self._runtime.metrics.partition_held.labels(self._service, batch.topic, str(batch.partition)).set(1)
+        log.error(
+            "partition.held",
+            topic=batch.topic,
+            partition=batch.partition,
+            offset=batch.offset,
+            next_offset=batch.next_offset,
+            error=batch.error,
+            action=f"inspect the batch, then with every replica stopped: {hint}",
+        )
+
+    def _release(self, revoked: set[TopicPartition]) -> None:
+        """Partitions that went to another member: their hold, if any, is that member's to report now."""
+        for tp in revoked:
+            if self._runtime.health.held.pop(f"{tp.topic}/{tp.partition}", None) is not None:
+                self._runtime.metrics.partition_held.labels(self._service, tp.topic, str(tp.partition)).set(0)
+
+    async def _report_lag(self, consumer: AIOKafkaConsumer) -> None:
+        """Per assigned partition: the log end (last stable offset, else high watermark) minus our position."""
+        gauge = self._runtime.metrics.consumer_lag
+        for tp in consumer.assignment():
+            end = consumer.last_stable_offset(tp)
+            if end is None:
+                end = consumer.highwater(tp)
+            if end is None:
+                continue
+            try:
+                # A position not known yet (just assigned) is waited for no longer than this: the next batch reports it.
+                async with asyncio.timeout(_LAG_POSITION_WAIT_S):
+                    position = await consumer.position(tp)
+            except Exception as error:  # noqa: BLE001 - unknown yet, or the partition went in a rebalance
+                log.debug("consumer.lag_unknown", topic=tp.topic, partition=tp.partition, error=type(error).__name__)
+                continue
+            gauge.labels(self._service, tp.topic, str(tp.partition)).set(max(0, end - position))
 
     # reading
 
     def _read(self, records: tuple[ConsumerRecord[bytes, bytes], ...]) -> _Batch:
         batch = _Batch()
         for record in records:
-            try:
-                envelope, body = read_record(record.headers or (), record.key, record.value)
-            except EnvelopeError as error:
-                batch.letters.append(dlq.DeadLetter(record, error.code, error.message))
-                refusal = self._malformed(record, error.ce_id, error.ce_type, error.message)
-                if refusal is not None:
-                    batch.work.append(refusal)
-                continue
-            route = self._subscription.routes.get(envelope.type)
-            if route is None:
-                if self._subscription.commands or type_service(envelope.type) is None:
-                    text = f"unknown type {envelope.type} on {record.topic}"
-                    batch.letters.append(dlq.DeadLetter(record, "unknown_type", text))
-                    refusal = self._malformed(record, envelope.id, envelope.type, text)
-                    if refusal is not None:
-                        batch.work.append(refusal)
-                else:  # another service's event we do not act on: a tolerant reader lets it pass
-                    batch.ignored.append(record)
-                continue
-            try:
-                data = route.read(body)
-            except ValidationError as error:
-                code = (
-                    "invalid_json" if any(e["type"] == "json_invalid" for e in error.errors()) else "schema_violation"
-                )
-                batch.letters.append(dlq.DeadLetter(record, code, _summary(error)))
-                if self._subscription.commands:
-                    batch.work.append(_Work(record, envelope, None, None, _reasons(error)))
-                continue
-            batch.work.append(_Work(record, envelope, route, data))
+            self._read_one(record, batch)
         return batch
+
+    def _read_one(self, record: ConsumerRecord[bytes, bytes], batch: _Batch) -> None:
+        """One record into the batch: work, a dead letter (with a refusal where the sender can be told), or ignored."""
+        if has_malformed_header_names(record):
+            batch.letters.append(dlq.DeadLetter(record, "malformed_headers", "a header name is not UTF-8"))
+            return
+        try:
+            envelope, body = read_record(record.headers or (), record.key, record.value)
+        except EnvelopeError as error:
+            self._letter(batch, dlq.DeadLetter(record, error.code, error.message), error.ce_id, error.ce_type)
+            return
+        refusal = self._too_large(record, envelope)
+        if refusal is not None:
+            batch.work.append(refusal)
+            return
+        route = self._subscription.routes.get(envelope.type)
+        if route is None:
+            if self._subscription.commands or type_service(envelope.type) is None:
+                text = f"unknown type {envelope.type} on {record.topic}"
+                self._letter(batch, dlq.DeadLetter(record, "unknown_type", text), envelope.id, envelope.type)
+            else:  # another service's event we do not act on: a tolerant reader lets it pass
+                batch.ignored.append(record)
+            return
+        try:
+            batch.work.append(_Work(record, envelope, route, route.read(body)))
+        except ValidationError as error:
+            self._invalid(record, envelope, error, batch)
+
+    def _letter(self, batch: _Batch, letter: dlq.DeadLetter, ce_id: str | None, ce_type: str | None) -> None:
+        """A dead letter, and the refusal that tells its sender where one can be told."""
+        batch.letters.append(letter)
+        refusal = self._malformed(letter.record, ce_id, ce_type, letter.message)
+        if refusal is not None:
+            batch.work.append(refusal)
+
+    def _invalid(
+        self, record: ConsumerRecord[bytes, bytes], envelope: Envelope, error: ValidationError, batch: _Batch
+    ) -> None:
+        refused = read_rule_refusals(error)
+        if refused and self._subscription.commands:  # an amount or a time out of range: a rule's refusal
+            batch.work.append(_Work(record, envelope, None, None, refused))
+            return
+        code = "invalid_json" if any(e["type"] == "json_invalid" for e in error.errors()) else "schema_violation"
+        batch.letters.append(dlq.DeadLetter(record, code, _summary(error)))
+        if self._subscription.commands:
+            batch.work.append(_Work(record, envelope, None, None, _reasons(error)))
+
+    def _too_large(self, record: ConsumerRecord[bytes, bytes], envelope: Envelope) -> _Work | None:
+        """A command larger than the service takes: refused before it is parsed, with the limit named."""
+        limit = self._runtime.settings.command_max_bytes
+        size = len(record.value or b"")
+        if not self._subscription.commands or size <= limit:
+            return None
+        text = f"the command's body is {size} bytes; at most {limit} bytes are taken"
+        return _Work(record, envelope, None, None, (Reason(code="too_large", field=None, message=text),))
 
     def _malformed(
         self, record: ConsumerRecord[bytes, bytes], ce_id: str | None, ce_type: str | None, text: str
@@ -191,6 +289,7 @@ class Consumer:
                     raise
                 if is_transient(error):
                     self._runtime.health.database_ok = False
+                    self._runtime.health.retrying[self._subscription.topic] = f"{type(error).__name__}: {error}"[:200]
                     self._runtime.metrics.passing_faults.labels(self._service, "consumer").inc()
                     await backoff.wait(log, "batch.retry_after_passing_fault", error)
                     continue
@@ -207,6 +306,7 @@ class Consumer:
                 await backoff.wait(log, "message.retry_after_failure", error)
                 continue
             self._runtime.health.database_ok = True
+            self._runtime.health.retrying.pop(self._subscription.topic, None)
             self._runtime.relay_wake()
             self._report(outcomes, started)
             return
@@ -265,40 +365,78 @@ class Consumer:
         letter = dlq.DeadLetter(item.record, "processing_failed", f"{type(error).__name__}: {error}")
         await self._dead_letter([letter])
 
+    async def _publish_letters(self, letters: list[dlq.DeadLetter]) -> bool:
+        """One attempt: True once the broker has every letter."""
+        try:
+            await self._send_letters(letters)
+        except Exception as error:
+            if self._runtime.is_stopping():
+                raise
+            log.warning("dead_letter.publish_failed", error=type(error).__name__, detail=str(error)[:300])
+            return False
+        return True
+
+    async def _send_letters(self, letters: list[dlq.DeadLetter]) -> None:
+        await dlq.publish(
+            self._runtime.dlq_producer,
+            letters,
+            topic=self._runtime.dlq_topic,
+            service=self._service,
+            metrics=self._runtime.metrics,
+            max_bytes=self._dlq_max_bytes,
+        )
+        for letter in letters:
+            self._count(letter.record, None, "dead_lettered")
+
     async def _dead_letter(self, letters: list[dlq.DeadLetter]) -> None:
+        """Publish the letters, retrying whatever fails until it passes: their offsets are never committed before.
+
+        While it fails (the DLQ missing, no permission to write it, the broker away) the letters'
+        partitions are held: readiness names them and `programme_partition_held` says 1.
+        """
         backoff = Backoff(max_s=self._runtime.settings.retry_backoff_max_s)
-        while True:
-            try:
-                await dlq.publish(
-                    self._runtime.producer,
-                    letters,
-                    topic=self._runtime.dlq_topic,
-                    service=self._service,
-                    metrics=self._runtime.metrics,
-                )
-            except Exception as error:
-                if self._runtime.is_stopping() or not is_transient(error):
-                    raise
-                self._runtime.metrics.passing_faults.labels(self._service, "dead_letter").inc()
-                await backoff.wait(log, "dead_letter.retry_after_passing_fault", error)
-                continue
-            for letter in letters:
-                self._count(letter.record, "-", "dead_lettered")
-            return
+        held: set[tuple[str, int]] = set()
+        try:
+            while True:
+                try:
+                    await self._send_letters(letters)
+                except Exception as error:
+                    if self._runtime.is_stopping():
+                        raise
+                    self._runtime.metrics.passing_faults.labels(self._service, "dead_letter").inc()
+                    for letter in letters:
+                        where = (letter.record.topic, letter.record.partition)
+                        if where not in held:
+                            held.add(where)
+                            self._runtime.health.held[f"{where[0]}/{where[1]}"] = (
+                                f"dead letter to {self._runtime.dlq_topic} cannot be published: {type(error).__name__}"
+                            )
+                            self._runtime.metrics.partition_held.labels(self._service, where[0], str(where[1])).set(1)
+                    await backoff.wait(log, "dead_letter.publish_failed_partition_held", error)
+                    continue
+                return
+        finally:
+            for topic, partition in held:
+                self._runtime.health.held.pop(f"{topic}/{partition}", None)
+                self._runtime.metrics.partition_held.labels(self._service, topic, str(partition)).set(0)
 
     # reporting
 
     def _report(self, outcomes: list[tuple[_Work, str]], started: float) -> None:
+        # Each record's own time, from its batch's arrival to the commit that applied it: a record
+        # that waited behind a slow one shows the wait (the batch's time divided by its size hid it).
         elapsed = time.perf_counter() - started
-        per_record = elapsed / max(1, len(outcomes))
         histogram = self._runtime.metrics.handler_seconds.labels(self._service, self._subscription.topic)
         for item, outcome in outcomes:
-            histogram.observe(per_record)
+            histogram.observe(elapsed)
             self._count(item.record, item.envelope.type, outcome)
             log.info("message.handled", outcome=outcome, duration_ms=round(elapsed * 1000, 2), **_fields(item))
 
-    def _count(self, record: ConsumerRecord[bytes, bytes], ce_type: str, outcome: str) -> None:
-        self._runtime.metrics.messages_in.labels(self._service, record.topic, ce_type, outcome).inc()
+    def _count(self, record: ConsumerRecord[bytes, bytes], ce_type: str | None, outcome: str) -> None:
+        # Only the types this subscription routes are labels of their own: a sender's made-up type
+        # must not create a time series.
+        label = ce_type if ce_type in self._subscription.routes else UNKNOWN_TYPE
+        self._runtime.metrics.messages_in.labels(self._service, record.topic, label, outcome).inc()
 
 
 class FinishBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
@@ -309,12 +447,14 @@ class FinishBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]  # ai
     again. The wait is bounded, so a batch retrying a passing fault cannot hold up the group.
     """
 
-    def __init__(self, idle: asyncio.Event) -> None:
+    def __init__(self, idle: asyncio.Event, released: Callable[[set[TopicPartition]], None]) -> None:
         self._idle = idle
+        self._released = released
 
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:  # noqa: ARG002
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), _REVOKE_WAIT_S)
+        self._released(revoked)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         pass

@@ -1,14 +1,16 @@
-"""Postgres pools per service role, and which database errors are passing faults."""
+"""Postgres pools and connections per service role (which failures pass: `shared.retry`)."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias
 
 import asyncpg
-from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 from asyncpg.pool import PoolConnectionProxy
+
+from shared.retry import is_transient
+
+__all__ = ["Connection", "Liveness", "connect", "create_pool", "is_transient", "search_path"]
 
 # What use cases and repositories take: a pooled connection or a dedicated one. asyncpg's
 # classes are generic only to the type checker.
@@ -16,28 +18,6 @@ if TYPE_CHECKING:
     Connection: TypeAlias = asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]
 else:
     Connection = asyncpg.Connection | PoolConnectionProxy
-
-_TRANSIENT_DB = (
-    asyncpg.PostgresConnectionError,  # class 08: connection exceptions
-    asyncpg.ConnectionDoesNotExistError,
-    asyncpg.OperatorInterventionError,  # admin shutdown, crash shutdown, cannot connect now
-    asyncpg.TooManyConnectionsError,
-    asyncpg.SerializationError,
-    asyncpg.DeadlockDetectedError,
-    asyncpg.InsufficientResourcesError,
-)
-
-
-def is_transient(error: BaseException) -> bool:
-    """True for a passing fault (database or broker unreachable, a lost race to retry), never for a bug."""
-    if isinstance(error, (*_TRANSIENT_DB, OSError, TimeoutError, asyncio.TimeoutError)):
-        return True
-    if isinstance(error, asyncpg.InterfaceError):
-        # The pool hands out a connection whose socket the server already closed.
-        return "connection" in str(error) and "closed" in str(error)
-    if isinstance(error, KafkaConnectionError | KafkaTimeoutError):
-        return True
-    return isinstance(error, KafkaError) and bool(getattr(error, "retriable", False))
 
 
 async def create_pool(dsn: str, *, schema: str, service: str, min_size: int, max_size: int) -> asyncpg.Pool:

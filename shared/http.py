@@ -25,8 +25,19 @@ def health_routes(runtime: Runtime, broker: KafkaBroker) -> Sequence[tuple[str, 
     async def ready(scope: Scope) -> AsgiResponse:  # noqa: ARG001
         checks = {"database": await _database_ok(runtime), "broker": await _broker_ok(broker)}
         checks["relay"] = runtime.health.relay_ok
+        checks["consumers"] = not runtime.health.retrying
+        # A partition this replica cannot move past is named, so the operator knows where to look.
+        checks.update({f"partition {name}": False for name in runtime.health.held})
         ok = all(checks.values()) and not runtime.is_stopping()
-        return _json(200 if ok else 503, {"status": "ready" if ok else "not_ready", "checks": checks})
+        runtime.metrics.ready.labels(runtime.service).set(1 if ok else 0)
+        body: dict[str, object] = {"status": "ready" if ok else "not_ready", "checks": checks}
+        # Parked rows need an operator but do not stop the service: said here, not counted against readiness.
+        body["outbox_parked"] = runtime.relay.parked if runtime.relay is not None else 0
+        if runtime.health.retrying:
+            body["retrying"] = dict(runtime.health.retrying)
+        if runtime.health.held:
+            body["held"] = dict(runtime.health.held)
+        return _json(200 if ok else 503, body)
 
     return (
         ("/health/live", live),

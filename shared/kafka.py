@@ -9,10 +9,14 @@ from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 from faststream.kafka.security import parse_security
 
+from shared import fetching
 from shared.settings import ServiceSettings
+from shared.topic_config import TopicSettings
 
 
 def make_broker(settings: ServiceSettings, *, service: str, logger: Any = None) -> KafkaBroker:
+    # Our consumers read fetched records tolerantly: nothing another client writes can stop one.
+    fetching.install()
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
         logger=logger,
@@ -48,3 +52,25 @@ def make_producer(settings: ServiceSettings, *, service: str) -> AIOKafkaProduce
         linger_ms=0,
         request_timeout_ms=15_000,
     )
+
+
+def make_dlq_producer(settings: ServiceSettings, *, service: str) -> AIOKafkaProducer:
+    """The producer of dead letters: it may send records as large as the DLQ takes, compressed like most originals.
+
+    Its own, so that the relay's producer keeps the event topics' smaller limit.
+    """
+    return AIOKafkaProducer(
+        **producer_options(settings),
+        client_id=f"{service}-dlq-producer",
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=0,
+        request_timeout_ms=15_000,
+        compression_type="gzip",
+        max_request_size=dlq_max_bytes(),
+    )
+
+
+def dlq_max_bytes() -> int:
+    """The largest dead letter: the DLQ topics' max.message.bytes (PROGRAMME_TOPIC_DLQ_MAX_MESSAGE_BYTES)."""
+    return TopicSettings().dlq_max_message_bytes

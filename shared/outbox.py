@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -168,9 +168,17 @@ class Pending:
 
 
 async def pending(conn: Connection, *, limit: int) -> list[Pending]:
-    """Unsent rows in the order they were recorded."""
+    """Rows the relay may send now, in the order they were recorded.
+
+    A parked row is left out, and so is every later row of its topic and key: they wait behind it
+    so that a key's events never go out of order; other keys flow on.
+    """
     rows = await conn.fetch(
-        "SELECT id, topic, key, ce_type, headers, payload FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1",
+        """SELECT o.id, o.topic, o.key, o.ce_type, o.headers, o.payload FROM outbox o
+           WHERE o.sent_at IS NULL AND o.parked_at IS NULL
+             AND NOT EXISTS (SELECT 1 FROM outbox p
+                             WHERE p.parked_at IS NOT NULL AND p.topic = o.topic AND p.key = o.key AND p.id < o.id)
+           ORDER BY o.id LIMIT $1""",
         limit,
     )
     return [
@@ -183,14 +191,31 @@ async def mark_sent(conn: Connection, *, ids: Sequence[int]) -> None:
     await conn.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", list(ids))
 
 
+async def park(conn: Connection, *, errors: Mapping[int, str]) -> None:
+    """Rows the broker will not take as they are: kept with the error, left out of later polls until replayed."""
+    await conn.execute(
+        """UPDATE outbox SET parked_at = now(), parked_error = e.error
+           FROM unnest($1::bigint[], $2::text[]) AS e(id, error)
+           WHERE outbox.id = e.id AND outbox.sent_at IS NULL""",
+        list(errors),
+        list(errors.values()),
+    )
+
+
 async def unsent(conn: Connection) -> int:
-    """How many rows wait to be published: the backlog."""
-    count: int = await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+    """How many rows wait to be published: the backlog (parked rows are counted apart)."""
+    count: int = await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL")
+    return count
+
+
+async def parked(conn: Connection) -> int:
+    """How many rows are parked: events that reach Kafka only once an operator replays them."""
+    count: int = await conn.fetchval("SELECT count(*) FROM outbox WHERE parked_at IS NOT NULL")
     return count
 
 
 async def prune(conn: Connection, *, retention_hours: float) -> str:
-    """Sent rows older than the retention go; returns the database's status line."""
+    """Sent rows older than the retention go (parked rows stay: they were never sent); returns the status line."""
     status: str = await conn.execute(
         "DELETE FROM outbox WHERE sent_at < now() - make_interval(secs => $1)", retention_hours * 3600
     )
@@ -214,6 +239,7 @@ class Backlog:
     unsent: int
     oldest: datetime | None
     sent_last_minute: int
+    parked: int = 0
 
 
 async def backlog(conn: Connection, *, schema: str) -> Backlog | None:
@@ -221,14 +247,57 @@ async def backlog(conn: Connection, *, schema: str) -> Backlog | None:
     if await conn.fetchval("SELECT to_regclass($1)", f"{schema}.outbox") is None:
         return None
     row = await conn.fetchrow(
-        f"""SELECT count(*) FILTER (WHERE sent_at IS NULL) AS unsent,
-                   min(recorded_at) FILTER (WHERE sent_at IS NULL) AS oldest,
-                   count(*) FILTER (WHERE sent_at > now() - interval '1 minute') AS recent
+        f"""SELECT count(*) FILTER (WHERE sent_at IS NULL AND parked_at IS NULL) AS unsent,
+                   min(recorded_at) FILTER (WHERE sent_at IS NULL AND parked_at IS NULL) AS oldest,
+                   count(*) FILTER (WHERE sent_at > now() - interval '1 minute') AS recent,
+                   count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked
             FROM {identifier(schema)}.outbox"""
     )
     if row is None:  # an aggregate always answers one row
         return None
-    return Backlog(schema, row["unsent"], row["oldest"], row["recent"])
+    return Backlog(schema, row["unsent"], row["oldest"], row["recent"], row["parked"])
+
+
+@dataclass(frozen=True)
+class ParkedRow:
+    """A row the relay could not send, as an operator sees it (never its payload: it may be personal)."""
+
+    service: str
+    id: int
+    topic: str
+    ce_type: str
+    size: int
+    recorded_at: datetime
+    parked_at: datetime
+    error: str
+
+
+async def parked_rows(conn: Connection, *, schema: str) -> list[ParkedRow]:
+    """A service's parked rows, oldest first; none when the schema has no outbox yet."""
+    if await conn.fetchval("SELECT to_regclass($1)", f"{schema}.outbox") is None:
+        return []
+    rows = await conn.fetch(
+        f"""SELECT id, topic, ce_type, octet_length(payload) AS size, recorded_at, parked_at, parked_error
+            FROM {identifier(schema)}.outbox WHERE parked_at IS NOT NULL ORDER BY id"""
+    )
+    return [
+        ParkedRow(
+            schema, r["id"], r["topic"], r["ce_type"], r["size"], r["recorded_at"], r["parked_at"], r["parked_error"]
+        )
+        for r in rows
+    ]
+
+
+async def replay(conn: Connection, *, schema: str, ids: Sequence[int] | None) -> list[int]:
+    """Un-park chosen rows (all when ``ids`` is None): the relay sends them, and the rows they held, in order."""
+    table = f"{identifier(schema)}.outbox"
+    replayed = await conn.fetch(
+        f"""UPDATE {table} SET parked_at = NULL, parked_error = NULL
+            WHERE parked_at IS NOT NULL AND ($1::bigint[] IS NULL OR id = ANY($1::bigint[]))
+            RETURNING id""",
+        None if ids is None else list(ids),
+    )
+    return sorted(row["id"] for row in replayed)
 
 
 # erasure (a person asked for their data to go)

@@ -25,6 +25,10 @@ from shared.topics import dlq_topic, events_topic
 class Health:
     database_ok: bool = True
     relay_ok: bool = True
+    # Consumed topic -> the passing fault its consumer is retrying (readiness says which and why).
+    retrying: dict[str, str] = field(default_factory=dict)
+    # Partitions this replica cannot move past ("<topic>/<partition>"), with why: readiness names them.
+    held: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -35,6 +39,7 @@ class Runtime:
     health: Health = field(default_factory=Health)
     pool_or_none: asyncpg.Pool | None = None
     producer_or_none: AIOKafkaProducer | None = None
+    dlq_producer_or_none: AIOKafkaProducer | None = None
     relay: Relay | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -51,6 +56,13 @@ class Runtime:
             msg = "the service has not started: no producer yet"
             raise RuntimeError(msg)
         return self.producer_or_none
+
+    @property
+    def dlq_producer(self) -> AIOKafkaProducer:
+        if self.dlq_producer_or_none is None:
+            msg = "the service has not started: no dead-letter producer yet"
+            raise RuntimeError(msg)
+        return self.dlq_producer_or_none
 
     @property
     def schema(self) -> str:

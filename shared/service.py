@@ -21,7 +21,7 @@ from shared.consumer import Consumer, Subscription
 from shared.db import Liveness, create_pool, is_transient
 from shared.descriptor import Descriptor
 from shared.http import health_routes
-from shared.kafka import make_broker, make_producer
+from shared.kafka import make_broker, make_dlq_producer, make_producer
 from shared.logging import configure_logging, get_logger
 from shared.metrics import ServiceMetrics
 from shared.relay import Relay
@@ -162,16 +162,19 @@ async def _start_runtime(runtime: Runtime, spec: ServiceSpec, tasks: list[asynci
                 raise
             await backoff.wait(log, "startup.database_unreachable", error)
     producer = make_producer(settings, service=spec.name)
-    backoff.reset()
-    while True:
-        try:
-            await producer.start()
-            break
-        except Exception as error:
-            if not is_transient(error):
-                raise
-            await backoff.wait(log, "startup.broker_unreachable", error)
+    dlq_producer = make_dlq_producer(settings, service=spec.name)
+    for client in (producer, dlq_producer):
+        backoff.reset()
+        while True:
+            try:
+                await client.start()
+                break
+            except Exception as error:
+                if not is_transient(error):
+                    raise
+                await backoff.wait(log, "startup.broker_unreachable", error)
     runtime.producer_or_none = producer
+    runtime.dlq_producer_or_none = dlq_producer
     runtime.relay = Relay(
         service=spec.name,
         dsn=dsn,
@@ -203,6 +206,8 @@ async def _stop_runtime(runtime: Runtime, tasks: list[asyncio.Task[None]]) -> No
     await asyncio.gather(*tasks, return_exceptions=True)
     if runtime.producer_or_none is not None:
         await runtime.producer.stop()
+    if runtime.dlq_producer_or_none is not None:
+        await runtime.dlq_producer.stop()
     if runtime.pool_or_none is not None:
         await runtime.pool.close()
     log.info("service.stopped")

@@ -67,6 +67,13 @@ class ServiceSettings(BaseSettings):
     # faststream's batch subscriber waits this long for records and, when none came, sleeps this
     # long again before the next poll: a record arriving in that sleep waits for it. Short keeps
     # command-to-event latency low at moderate load (measured by `make bench`, see ADR 3).
+    command_max_bytes: int = Field(
+        default=256 * 1024,
+        ge=1024,
+        le=900 * 1024,
+        description="largest command body taken (decompressed); a larger one is refused with too_large, so the "
+        "events it would cause stay far below the topics' max.message.bytes",
+    )
     consumer_batch_timeout_ms: int = Field(default=10, ge=1, description="wait for records, and pause after none")
     handler_max_attempts: int = Field(
         default=5, ge=1, description="attempts for a message whose handler fails with an error that is not passing"

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.cli import database, deadletters, failures, messages, outbox, topics
+from shared.cli import consumers, database, deadletters, failures, messages, outbox, topics
 from shared.contract import schemas
 from shared.descriptor import Descriptor
 from shared.kafka import producer_options
@@ -122,9 +122,38 @@ def build_parser() -> argparse.ArgumentParser:
     check = contract_actions.add_parser("check", help="is the code backward compatible with a released contract?")
     check.add_argument("--release", type=Path, default=Path("contract/released/v1"))
 
-    backlog = commands.add_parser("outbox", help="outbox backlog per service (recorded, not yet published)")
-    _admin_dsn(backlog)
+    _outbox_parser(commands)
+    _consumer_commands(commands)
     return parser
+
+
+def _outbox_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    backlog = commands.add_parser(
+        "outbox", help="outbox backlog and parked rows per service; replay parked rows once their cause is fixed"
+    )
+    _admin_dsn(backlog)
+    backlog_actions = backlog.add_subparsers(dest="action", required=False, metavar="ACTION")
+    replay = backlog_actions.add_parser("replay", help="give parked rows back to the relay (after fixing the cause)")
+    _admin_dsn(replay)
+    replay.add_argument("service", type=_service_name, help="applications, workshops or funding")
+    replayed = replay.add_mutually_exclusive_group(required=True)
+    replayed.add_argument("--id", type=int, action="append", help="the parked row's id (repeatable)")
+    replayed.add_argument("--all", action="store_true", help="every parked row of the service")
+
+
+def _consumer_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    consumer = commands.add_parser("consumer", help="move a service's consumer group past a batch it holds")
+    consumer_actions = consumer.add_subparsers(dest="action", required=True)
+    skip = consumer_actions.add_parser(
+        "skip-batch",
+        help="with every replica stopped: commit the group's offset past the undecodable batch at --offset "
+        "(readiness and the log line partition.held name it); refused if the batch decodes here",
+    )
+    skip.add_argument("--service", type=_service_name, required=True, help="the service whose group holds it")
+    skip.add_argument("--group", help="the consumer group, if not the service's name (<SERVICE>_KAFKA_GROUP_ID)")
+    skip.add_argument("--topic", required=True, help="the held topic")
+    skip.add_argument("--partition", type=int, required=True, help="the held partition")
+    skip.add_argument("--offset", type=int, required=True, help="the held batch's offset")
 
 
 def _service_name(text: str) -> str:
@@ -283,10 +312,45 @@ async def _dlq_replay(args: argparse.Namespace, context: Context) -> int:
 
 
 async def _outbox(args: argparse.Namespace, context: Context) -> int:
-    for backlog in await outbox.backlogs(args.admin_dsn, [service.name for service in context.services]):
+    names = [service.name for service in context.services]
+    for backlog in await outbox.backlogs(args.admin_dsn, names):
         oldest = backlog.oldest.isoformat() if backlog.oldest else "-"
         recent = backlog.sent_last_minute
-        print(f"{backlog.service:13} unsent={backlog.unsent:<6} oldest={oldest:32} sent_last_minute={recent}")
+        print(
+            f"{backlog.service:13} unsent={backlog.unsent:<6} oldest={oldest:32} sent_last_minute={recent:<6} "
+            f"parked={backlog.parked}"
+        )
+    for row in await outbox.parked(args.admin_dsn, names):
+        print("  parked: " + outbox.describe(row))
+    return 0
+
+
+async def _outbox_replay(args: argparse.Namespace, _: Context) -> int:
+    replayed = await outbox.replay(args.admin_dsn, args.service, None if args.all else args.id)
+    missing = set(args.id or ()) - set(replayed)
+    if replayed:
+        print(f"replayed {len(replayed)} parked row(s) of {args.service}: ids {', '.join(map(str, replayed))}")
+    if missing:
+        print(f"no parked row with id(s) {sorted(missing)} in {args.service}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _consumer_skip_batch(args: argparse.Namespace, context: Context) -> int:
+    try:
+        skipped = await consumers.skip_batch(
+            context.bootstrap,
+            group=args.group or args.service,
+            topic=args.topic,
+            partition=args.partition,
+            offset=args.offset,
+            options=context.options,
+        )
+    except consumers.SkipRefusedError as refused:
+        print(f"programme: not skipped: {refused}", file=sys.stderr)
+        return 1
+    where = f"{skipped.partition.topic}/{skipped.partition.partition}"
+    print(f"group {skipped.group} on {where}: moved from {skipped.offset} to {skipped.next_offset} ({skipped.error})")
     return 0
 
 
@@ -317,6 +381,8 @@ _HANDLERS = {
     ("dlq", "list"): _dlq_list,
     ("dlq", "replay"): _dlq_replay,
     ("outbox", None): _outbox,
+    ("outbox", "replay"): _outbox_replay,
+    ("consumer", "skip-batch"): _consumer_skip_batch,
 }
 
 

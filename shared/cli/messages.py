@@ -15,6 +15,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
 
+from shared import fetching
 from shared.cli.topics import topic_partitions
 from shared.contract.schemas import contract_models
 from shared.envelope import build_headers, type_service
@@ -156,6 +157,7 @@ async def open_reader(
 async def _reader(
     bootstrap: str, partitions: Sequence[TopicPartition], *, from_beginning: bool, options: dict[str, Any]
 ) -> AIOKafkaConsumer:
+    fetching.install()  # a record another client wrote must not stop a tail either
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, **options)
     await consumer.start()
     consumer.assign(list(partitions))

@@ -19,13 +19,12 @@ from pydantic import (
     EmailStr,
     Field,
     Strict,
-    StrictInt,
     model_serializer,
     model_validator,
 )
 from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
-from shared.contract.base import AwareDatetime, Command, Event, Template
+from shared.contract.base import AwareDatetime, BudgetNOK, Command, Event, Template
 from shared.contract.reference import CASE_HANDLERS
 
 # A date on the wire is `YYYY-MM-DD` and nothing else (no timestamps, no times).
@@ -70,9 +69,9 @@ class Objective(Part):
 class Budget(Part):
     """Whole NOK. Positivity and the sums are the domain's rules (`invalid_budget`)."""
 
-    total_cost_nok: StrictInt
-    requested_nok: StrictInt
-    own_contribution_nok: StrictInt
+    total_cost_nok: BudgetNOK
+    requested_nok: BudgetNOK
+    own_contribution_nok: BudgetNOK
 
 
 class Period(Part):

@@ -3,15 +3,59 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
-NOK = Annotated[StrictInt, Field(description="whole Norwegian kroner")]
+# Values at the edges. What Postgres or Python cannot hold would otherwise fail in the middle of a
+# transaction (a bigint overflow, a NUL in text, a year 9999 moved to UTC) and be retried as if it
+# might pass. They are refused while the command is read, with the code the contract gives the rule
+# (an amount, a time) or as malformed (text). The bounds are rules, not shapes: like every rule
+# with a refusal code they are not in the exported schema, whose descriptions say them.
+MAX_NOK = 10**15  # far beyond any budget (a domain may cap lower), and sums of it stay far inside bigint
+# The upper bound leaves a day of room: any offset still moves the time to UTC inside the calendar.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 9998
+INVALID_AMOUNT = "invalid_amount"
+INVALID_BUDGET = "invalid_budget"
+INVALID_TIME = "invalid_time"
+# The refusal codes a command's schema may raise; a command refused only for these gets its
+# refusal alone, like any rule's, and is not dead-lettered as unreadable.
+READ_RULES = frozenset({INVALID_AMOUNT, INVALID_BUDGET, INVALID_TIME})
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def _amount_within(code: str) -> AfterValidator:
+    def check(value: int) -> int:
+        if not -MAX_NOK <= value <= MAX_NOK:
+            raise PydanticCustomError(code, "an amount is at most {limit} NOK either way", {"limit": MAX_NOK})
+        return value
+
+    return AfterValidator(check)
+
+
+_AMOUNT_TEXT = f"whole Norwegian kroner, at most {MAX_NOK} either way"
+NOK = Annotated[StrictInt, _amount_within(INVALID_AMOUNT), Field(description=_AMOUNT_TEXT)]
+# An application's budget line: out of range it is refused as the budget rule's (`invalid_budget`).
+BudgetNOK = Annotated[StrictInt, _amount_within(INVALID_BUDGET), Field(description=_AMOUNT_TEXT)]
+
+
+def within_years(value: datetime) -> datetime:
+    """A time between the years the programme can mean; beyond them it is refused as `invalid_time`.
+
+    A year 9999 with a negative offset cannot even be moved to UTC.
+    """
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise PydanticCustomError(
+            INVALID_TIME,
+            "a time must fall in the years {earliest} to {latest}",
+            {"earliest": EARLIEST_YEAR, "latest": LATEST_YEAR},
+        )
+    return value
 
 
 def _require_offset(value: datetime) -> datetime:
@@ -21,8 +65,14 @@ def _require_offset(value: datetime) -> datetime:
     return value
 
 
-AwareDatetime = Annotated[datetime, AfterValidator(_require_offset)]
+AwareDatetime = Annotated[
+    datetime,
+    AfterValidator(_require_offset),
+    AfterValidator(within_years),
+    Field(description=f"RFC 3339 with an offset, in the years {EARLIEST_YEAR} to {LATEST_YEAR}"),
+]
 Date = date
+
 
 # ASCII digits only: `\d` would also take other scripts' digits, which int() reads but no register issues.
 ORGANISATION_NUMBER_PATTERN = re.compile(r"^[0-9]{9}$")
@@ -65,9 +115,40 @@ class Message(BaseModel):
 
 
 class Command(Message):
-    """What another system asks of a service. Strict: a command with unknown fields is refused."""
+    """What another system asks of a service. Strict: a command with unknown fields is refused.
+
+    No text anywhere in it, nested parts included, may hold a NUL character or a lone surrogate:
+    Postgres stores neither, and such a command would fail at its first write instead of being refused.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_max_length=20_000)
+
+    @model_validator(mode="after")
+    def _storable_text(self) -> Self:
+        for path, text in _texts(self, ()):
+            if _NOT_TEXT.search(text):
+                raise PydanticCustomError(
+                    "string_not_storable",
+                    "text at {field} holds a NUL character or a lone surrogate",
+                    {"field": ".".join(path) or "<root>"},
+                )
+        return self
+
+
+def _texts(value: object, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], str]]:
+    """Every string in a validated value, with the path to it."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, BaseModel):
+        for name, item in value.__dict__.items():
+            yield from _texts(item, (*path, name))
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _texts(key, path)
+            yield from _texts(item, (*path, str(key)))
+    elif isinstance(value, list | tuple | set | frozenset):
+        for index, item in enumerate(value):
+            yield from _texts(item, (*path, str(index)))
 
 
 class Event(Message):
@@ -88,6 +169,17 @@ class Reason(BaseModel):
     code: str
     field: str | None = None
     message: str
+
+
+def read_rule_refusals(error: ValidationError) -> tuple[Reason, ...]:
+    """The refusals when every error in reading a command is a rule's (an amount, a time); else none."""
+    errors = error.errors(include_url=False, include_input=False)
+    if not errors or any(e["type"] not in READ_RULES for e in errors):
+        return ()
+    return tuple(
+        Reason(code=e["type"], field=".".join(str(part) for part in e["loc"]) or None, message=e["msg"][:300])
+        for e in errors
+    )
 
 
 class CommandRejected(Event):

@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StrictInt
 
-from shared.contract.base import AwareDatetime, Command, Event, Template
+from shared.contract.base import EARLIEST_YEAR, LATEST_YEAR, AwareDatetime, Command, Event, Template, within_years
 
 WorkshopKind = Literal["clarification", "competence", "cluster_meeting"]
 RegistrationStatus = Literal["confirmed", "waitlisted"]
@@ -37,7 +37,11 @@ def _wire_time(value: object) -> object:
 WireTime = Annotated[
     datetime,
     BeforeValidator(_wire_time),
-    Field(description="RFC 3339 with an offset; a time without one is refused with invalid_time"),
+    AfterValidator(within_years),
+    Field(
+        description=f"RFC 3339 with an offset; a time without one, or outside the years {EARLIEST_YEAR} to "
+        f"{LATEST_YEAR}, is refused with invalid_time"
+    ),
 ]
 
 

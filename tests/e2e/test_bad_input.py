@@ -3,7 +3,9 @@
 Each generated record either cannot be read (it must land in its service's DLQ with the
 x- headers, and a command type of ours with an id also gets a `malformed` refusal) or can be
 read and breaks a rule (it gets exactly one `CommandRejected`). None may change state, and
-every consumer must still answer afterwards.
+every consumer must still answer afterwards. Values at the edges are among them: NUL in text, times
+that cannot be moved to UTC, numbers beyond bigint, null and 100 kB keys, repeated CloudEvents
+headers, bodies near the broker's limit.
 """
 
 from __future__ import annotations
@@ -115,6 +117,7 @@ def mutants(draw: st.DrawFn) -> Mutant:  # noqa: PLR0912 - one branch per kind o
                 "huge_string",
                 "deep_nesting",
                 "empty_value",
+                *EDGE_KINDS,
             ]
         )
     )
@@ -128,6 +131,7 @@ def mutants(draw: st.DrawFn) -> Mutant:  # noqa: PLR0912 - one branch per kind o
         "huge_string",
         "deep_nesting",
         "empty_value",
+        *EDGE_KINDS,
     }
     raw_headers = {k: v.encode() for k, v in headers.items()}
     if kind == "drop_header":
@@ -163,7 +167,8 @@ def mutants(draw: st.DrawFn) -> Mutant:  # noqa: PLR0912 - one branch per kind o
         value = json.dumps(payload).encode()
     elif kind == "wrong_type":
         name = draw(st.sampled_from(sorted(payload)))
-        payload[name] = draw(st.sampled_from([[], {"nested": 1}, 12.5, True]))
+        # Wrong for every field: an empty list would be a valid one where a list goes.
+        payload[name] = draw(st.sampled_from([[[]], {"nested": 1}, 12.5, True]))
         value = json.dumps(payload).encode()
     elif kind == "huge_string":
         name = draw(st.sampled_from(sorted(k for k, v in payload.items() if isinstance(v, str)) or sorted(payload)))
@@ -177,8 +182,63 @@ def mutants(draw: st.DrawFn) -> Mutant:  # noqa: PLR0912 - one branch per kind o
         value = json.dumps(payload).replace('"__deep__"', deep).encode()
     elif kind == "empty_value":
         value = draw(st.sampled_from([b"", None]))
-    key = marker.encode() if ce_type != "funding.AllocateBudget.v1" else f"budget-{marker}".encode()
-    return Mutant(f"{service}.commands.v1", key, value, list(raw_headers.items()), marker, readable, kind)
+    key: bytes | None = marker.encode() if ce_type != "funding.AllocateBudget.v1" else f"budget-{marker}".encode()
+    headers_out = list(raw_headers.items())
+    if kind in EDGE_KINDS:
+        value, key, headers_out = _at_the_edge(draw, kind, payload, key, headers_out)
+    return Mutant(f"{service}.commands.v1", key, value, headers_out, marker, readable, kind)
+
+
+# Values at the edges of what Postgres, Python and Kafka hold. Each must be refused (or
+# dead-lettered as unreadable), never retried as a fault nor applied.
+EDGE_KINDS = (
+    "nul_text",
+    "far_time",
+    "huge_number",
+    "null_key",
+    "huge_key",
+    "duplicate_header",
+    "oversized_body",
+)
+_TIME_FIELDS = ("starts_at", "ends_at", "confirmed_at")
+_FAR_TIMES = ("9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00", "1800-06-01T12:00:00+01:00")
+_HUGE_NUMBERS = (2**70, -(2**70), 2**63, 10**30)
+
+
+def _at_the_edge(
+    draw: st.DrawFn, kind: str, payload: dict[str, Any], key: bytes | None, headers: list[tuple[str, bytes]]
+) -> tuple[bytes, bytes | None, list[tuple[str, bytes]]]:
+    """The payload, key and headers with one value pushed over an edge."""
+    fields = sorted(payload)
+    if kind == "nul_text":
+        texts = sorted(k for k, v in payload.items() if isinstance(v, str)) or fields
+        name = draw(st.sampled_from(texts))
+        payload[name] = f"{payload[name]}\x00" if isinstance(payload[name], str) else "\x00"
+    elif kind == "far_time":
+        times = [k for k in _TIME_FIELDS if k in payload]
+        if times:
+            payload[draw(st.sampled_from(times))] = draw(st.sampled_from(_FAR_TIMES))
+        else:  # a type without times: the far time where none belongs (an unknown field, refused)
+            payload["at"] = draw(st.sampled_from(_FAR_TIMES))
+    elif kind == "huge_number":
+        numbers = sorted(k for k, v in payload.items() if isinstance(v, int) and not isinstance(v, bool))
+        if "budget" in payload:
+            payload["budget"] = {line: draw(st.sampled_from(_HUGE_NUMBERS)) for line in payload["budget"]}
+        else:
+            payload[draw(st.sampled_from(numbers or fields))] = draw(st.sampled_from(_HUGE_NUMBERS))
+    elif kind == "oversized_body":
+        payload["padding"] = "x" * draw(st.integers(600_000, 900_000))
+    else:
+        # The key or the headers are the edge: the data is broken too (a required field left out),
+        # so that a command whose key or headers were taken at face value still cannot change state.
+        del payload[fields[0]]
+        if kind == "null_key":
+            key = None
+        elif kind == "huge_key":
+            key = b"k" * 100_000
+        else:  # the same CloudEvents headers twice
+            headers = [*headers, *[(name, value) for name, value in headers if name in {"ce_type", "ce_source"}]]
+    return json.dumps(payload).encode(), key, headers
 
 
 def _answers_to(ce_id: str) -> Callable[[Record], bool]:
@@ -252,7 +312,7 @@ async def test_generated_bad_input_is_dead_lettered_or_refused_and_changes_nothi
         # Not dead-lettered: only a readable command whose data passed the schema may be, and it was refused.
         ce_id = dict(mutant.headers).get("ce_id", b"").decode()
         answers = topic_log.caused_by(ce_id)
-        assert mutant.mutation in {"huge_string", "deep_nesting"}, mutant.mutation
+        assert mutant.mutation in {"huge_string", "deep_nesting", *EDGE_KINDS}, mutant.mutation
         assert len({a.ce_id for a in answers}) == 1, mutant.mutation
         assert answers[0].ce_type.endswith("CommandRejected.v1")
     for letter in letters:
