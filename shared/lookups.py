@@ -9,14 +9,18 @@ whose paths carry ids, are put in front of them (`ServiceAsgi`).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
+from uuid import UUID
 
 from faststream.asgi import AsgiFastStream, AsgiResponse
 from faststream.asgi.types import Receive, Scope, Send
@@ -98,6 +102,20 @@ class Lookup:
                 msg = f"{param.name}: {error.errors()[0]['msg']}"
                 raise LookupArgumentError(msg) from None
         return arguments
+
+
+def keyset_cursor(at: datetime, row_id: UUID) -> str:
+    """Where a page ended, for keyset pagination on (time, id): the last row's sort key, opaque to the caller."""
+    return base64.urlsafe_b64encode(json.dumps([at.isoformat(), str(row_id)]).encode()).decode()
+
+
+def read_keyset_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        at, row_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return datetime.fromisoformat(at), UUID(row_id)
+    except (binascii.Error, ValueError, TypeError) as error:
+        msg = "cursor: not one this service gave"
+        raise LookupArgumentError(msg) from error
 
 
 def token_hash(token: str) -> str:

@@ -8,8 +8,6 @@ the figures come from the application's row, which is kept for good.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Mapping
 from datetime import datetime
@@ -20,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from shared import outbox
 from shared.db import Connection
-from shared.lookups import Lookup, LookupArgumentError, Param
+from shared.lookups import Lookup, Param, keyset_cursor, read_keyset_cursor
 from shared.topics import APPLICATIONS_EVENTS
 
 Status = Literal[
@@ -96,7 +94,7 @@ async def application(conn: Connection, arguments: Mapping[str, Any]) -> Applica
 
 async def applications(conn: Connection, arguments: Mapping[str, Any]) -> ApplicationPage:
     limit: int = arguments["limit"] or PAGE_LIMIT_DEFAULT
-    after = _read_cursor(arguments["cursor"]) if arguments["cursor"] else None
+    after = read_keyset_cursor(arguments["cursor"]) if arguments["cursor"] else None
     # One row more than the page: whether a next page exists, without counting.
     rows = await conn.fetch(
         f"""SELECT {_SUMMARY_COLUMNS} FROM applications
@@ -115,22 +113,9 @@ async def applications(conn: Connection, arguments: Mapping[str, Any]) -> Applic
     )
     items = [ApplicationSummary(**dict(row)) for row in rows[:limit]]
     more = len(rows) > limit
-    return ApplicationPage(items=items, next_cursor=_cursor(items[-1]) if more else None)
-
-
-def _cursor(last: ApplicationSummary) -> str:
-    """Where the page ended: the last row's sort key, opaque to the caller."""
-    raw = json.dumps([last.submitted_at.isoformat(), str(last.application_id)])
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def _read_cursor(cursor: str) -> tuple[datetime, UUID]:
-    try:
-        submitted_at, application_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return datetime.fromisoformat(submitted_at), UUID(application_id)
-    except (binascii.Error, ValueError, TypeError) as error:
-        msg = "cursor: not one this service gave"
-        raise LookupArgumentError(msg) from error
+    return ApplicationPage(
+        items=items, next_cursor=keyset_cursor(items[-1].submitted_at, items[-1].application_id) if more else None
+    )
 
 
 LOOKUPS = (
