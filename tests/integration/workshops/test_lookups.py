@@ -1,4 +1,4 @@
-"""The workshops look-up over HTTP, on the running service: figures by period, cluster and town, and no personal data."""
+"""The workshops look-up over HTTP on the running service: figures by period, cluster and town, no personal data."""
 
 from __future__ import annotations
 
