@@ -27,7 +27,7 @@ from faststream.asgi.types import Receive, Scope, Send
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.json_schema import models_json_schema
 
-from shared.db import Connection
+from shared.db import Connection, is_transient
 from shared.runtime import Runtime
 
 OPENAPI_PATH = "/docs/openapi.json"
@@ -47,12 +47,16 @@ class Param:
     type: Any
     description: str
     required: bool = False
+    adapter: TypeAdapter[Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "adapter", TypeAdapter(self.type))  # built once, not per request
 
     def read(self, raw: str) -> Any:
-        return TypeAdapter(self.type).validate_strings(raw)
+        return self.adapter.validate_strings(raw)
 
     def schema(self) -> dict[str, Any]:
-        return TypeAdapter(self.type).json_schema()
+        return self.adapter.json_schema()
 
 
 Read = Callable[[Connection, Mapping[str, Any]], Awaitable[BaseModel | None]]
@@ -169,16 +173,23 @@ class LookupRoutes:
         for lookup in self._lookups:
             match = lookup.pattern.match(path)
             if match is not None:
-                return await self._run(lookup, match, parse_qs(scope["query_string"].decode("latin-1")))
+                return await self._run(lookup, match, parse_qs(scope["query_string"].decode("utf-8", "replace")))
         return _json(404, {"error": "not_found", "detail": f"no look-up at {path}"})
 
     async def _run(self, lookup: Lookup, match: re.Match[str], query: Mapping[str, list[str]]) -> AsgiResponse:
+        unavailable = {"error": "unavailable", "detail": "the database cannot be reached now; try again"}
         try:
             arguments = lookup.arguments(match, query)
+            if self._runtime.pool_or_none is None:  # still starting: no pool yet
+                return _json(503, unavailable)
             async with self._runtime.pool.acquire() as conn, conn.transaction(readonly=True):
                 answer = await lookup.read(conn, arguments)
         except LookupArgumentError as error:
             return _json(400, {"error": "bad_request", "detail": str(error)})
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            return _json(503, unavailable)
         if answer is None:
             return _json(404, {"error": "not_found", "detail": "nothing found with these arguments"})
         return AsgiResponse(
@@ -227,6 +238,7 @@ def openapi(lookups: Sequence[Lookup], *, title: str, version: str) -> dict[str,
                     "400": _content("arguments that cannot be read", error),
                     "401": _content("no bearer token, or one not configured", error),
                     "404": _content("nothing found", error),
+                    "503": _content("the database cannot be reached now", error),
                 },
             }
         }
