@@ -152,6 +152,31 @@ async def forget_sent_to(conn: Connection, *, key: str) -> None:
     await conn.execute("DELETE FROM outbox WHERE lower(key) = lower($1) AND sent_at IS NOT NULL", key)
 
 
+# reading back (the look-ups)
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """An event as recorded: its id, type, time (`ce_time`), data, and whether the relay has sent it yet."""
+
+    event_id: str
+    ce_type: str
+    time: str
+    payload: bytes
+    sent: bool
+
+
+async def published(conn: Connection, *, topic: str, key: str) -> list[Published]:
+    """What was recorded for one record key on one topic, in the order it was recorded, as far as retention keeps it."""
+    rows = await conn.fetch(
+        """SELECT event_id, ce_type, headers ->> 'ce_time' AS time, payload, sent_at IS NOT NULL AS sent
+           FROM outbox WHERE topic = $1 AND key = $2 ORDER BY id""",
+        topic,
+        key,
+    )
+    return [Published(row["event_id"], row["ce_type"], row["time"], row["payload"], row["sent"]) for row in rows]
+
+
 # publishing (the relay)
 
 

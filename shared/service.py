@@ -23,6 +23,7 @@ from shared.descriptor import Descriptor
 from shared.http import health_routes
 from shared.kafka import make_broker, make_dlq_producer, make_producer
 from shared.logging import configure_logging, get_logger
+from shared.lookups import Lookup, LookupRoutes, ServiceAsgi
 from shared.metrics import ServiceMetrics
 from shared.relay import Relay
 from shared.retry import Backoff
@@ -41,6 +42,7 @@ class ServiceSpec:
     settings: ServiceSettings
     subscriptions: Sequence[Subscription]
     jobs: Sequence[Job[Any]] = ()
+    lookups: Sequence[Lookup] = ()
 
     @property
     def name(self) -> str:
@@ -65,7 +67,7 @@ def build_app(spec: ServiceSpec) -> AsgiFastStream:
     async def close() -> None:
         await _stop_runtime(runtime, tasks)
 
-    return AsgiFastStream(
+    app = ServiceAsgi(
         broker,
         asgi_routes=(*health_routes(runtime, broker), *asyncapi_routes(describe(spec))),
         on_startup=[start],
@@ -73,6 +75,8 @@ def build_app(spec: ServiceSpec) -> AsgiFastStream:
         after_shutdown=[close],
         logger=get_logger("faststream"),
     )
+    app.lookups = LookupRoutes(runtime, spec.lookups, title=spec.name, version=spec.service.version)
+    return app
 
 
 def serve(app: AsgiFastStream, settings: ServiceSettings) -> None:

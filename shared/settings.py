@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import ssl
-from typing import Literal
+from typing import Annotated, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.contract.reference import CLUSTERS
 
@@ -18,12 +19,15 @@ from shared.contract.reference import CLUSTERS
 # secret fails at start-up instead of running with a published password.
 _PUBLISHED_PASSWORDS = frozenset({"postgres", "programme"})
 PRODUCTION_KAFKA_PROTOCOLS = frozenset({"SSL", "SASL_SSL"})
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 class ServiceSettings(BaseSettings):
     """Common settings; each service subclasses with its own env prefix (e.g. ``FUNDING_``)."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    # A service serves the look-ups, so production needs their tokens; the operator CLI serves none.
+    serves_lookups: ClassVar[bool] = True
 
     environment: Literal["local", "production"] = Field(
         default="local", description="production refuses local-development passwords and plaintext Kafka"
@@ -98,7 +102,13 @@ class ServiceSettings(BaseSettings):
     )
 
     http_host: str = Field(default="0.0.0.0", description="address the HTTP server binds")  # noqa: S104 - probes come from outside
-    http_port: int = Field(default=8080, ge=1, le=65535, description="health, metrics and AsyncAPI")
+    http_port: int = Field(default=8080, ge=1, le=65535, description="health, metrics, AsyncAPI and the look-ups")
+    # Hashes, not tokens: the configuration (a ConfigMap, an environment dump) never holds a usable token.
+    lookup_token_sha256: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="SHA-256 (hex) of each bearer token the /v1/ look-ups accept, comma-separated; "
+        "none: every look-up answers 401; required in production",
+    )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="one line per message at INFO"
@@ -109,6 +119,18 @@ class ServiceSettings(BaseSettings):
 
     # Fail points make a test able to kill the process at an exact spot; empty in production.
     failpoints: str = Field(default="", description="tests only: where to die (after_db_commit, after_kafka_send)")
+
+    @field_validator("lookup_token_sha256", mode="before")
+    @classmethod
+    def _comma_separated_hashes(cls, value: object) -> object:
+        given = value.split(",") if isinstance(value, str) else value
+        if not isinstance(given, (tuple, list)):
+            return value  # pydantic refuses it as it is
+        digests = tuple(str(digest).strip().lower() for digest in given if str(digest).strip())
+        if not all(_SHA256_HEX.fullmatch(digest) for digest in digests):
+            msg = "each look-up token hash is 64 hex digits: the SHA-256 of the token (printf %s TOKEN | sha256sum)"
+            raise ValueError(msg)
+        return digests
 
     @model_validator(mode="after")
     def _refuse_local_secrets_in_production(self) -> ServiceSettings:
@@ -122,6 +144,9 @@ class ServiceSettings(BaseSettings):
         if self.kafka_security_protocol not in PRODUCTION_KAFKA_PROTOCOLS:
             # SASL_PLAINTEXT sends every record, and SCRAM's exchange, readable to anyone on the path.
             msg = f"{prefix}KAFKA_SECURITY_PROTOCOL is {self.kafka_security_protocol}; production needs SSL or SASL_SSL"
+            raise ValueError(msg)
+        if self.serves_lookups and not self.lookup_token_sha256:
+            msg = f"{prefix}LOOKUP_TOKEN_SHA256 is empty; production needs the hash of at least one look-up token"
             raise ValueError(msg)
         return self
 

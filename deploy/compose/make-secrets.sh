@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What docker-compose.prod.yml reads, made once on the machine that runs it (never committed):
-#   $DIR/prod.env                       every password, random (pass it with --env-file)
+#   $DIR/prod.env                       every password, random (pass it with --env-file), the look-up token's hash
+#   $DIR/lookup-token                   the bearer token of the services' /v1/ look-ups
 #   $DIR/kafka/ca.crt, ca.key           a CA of this deployment (keep ca.key offline once done)
 #   $DIR/kafka/broker.p12               the broker's key and certificate (names kafka, localhost)
 #   $DIR/kafka/kafka_server_jaas.conf   the Kafka users (operator, applications, workshops, funding)
@@ -20,10 +21,14 @@ umask 077
 secret() { openssl rand -hex 24; }
 
 users=(operator applications workshops funding)
+# The services are given the look-up token's hash only (<SVC>_LOOKUP_TOKEN_SHA256), never the token.
+printf %s "$(secret)" >"$dir/lookup-token"
+lookup_hash=$(sha256sum <"$dir/lookup-token" | cut -d' ' -f1)
 {
     echo "POSTGRES_PASSWORD=$(secret)"
     for service in applications workshops funding; do
         echo "${service^^}_DB_PASSWORD=$(secret)"
+        echo "${service^^}_LOOKUP_TOKEN_SHA256=$lookup_hash"
     done
     for user in "${users[@]}"; do
         echo "${user^^}_KAFKA_PASSWORD=$(secret)"

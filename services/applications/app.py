@@ -6,6 +6,7 @@ from faststream.asgi import AsgiFastStream
 
 from applications import SERVICE
 from applications.handlers import jobs, subscriptions
+from applications.queries import LOOKUPS
 from applications.settings import ApplicationsSettings
 from applications.usecases import UseCases
 from shared.service import ServiceSpec, build_app
@@ -14,4 +15,4 @@ from shared.service import ServiceSpec, build_app
 def create_app(settings: ApplicationsSettings | None = None) -> AsgiFastStream:
     settings = settings or ApplicationsSettings()
     cases = UseCases(settings.policy())
-    return build_app(ServiceSpec(SERVICE, settings, subscriptions(cases), jobs(cases, settings)))
+    return build_app(ServiceSpec(SERVICE, settings, subscriptions(cases), jobs(cases, settings), LOOKUPS))

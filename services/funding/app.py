@@ -6,6 +6,7 @@ from faststream.asgi import AsgiFastStream
 
 from funding import SERVICE
 from funding.handlers import jobs, subscriptions
+from funding.queries import LOOKUPS
 from funding.settings import FundingSettings
 from funding.usecases import UseCases
 from shared.service import ServiceSpec, build_app
@@ -14,4 +15,4 @@ from shared.service import ServiceSpec, build_app
 def create_app(settings: FundingSettings | None = None) -> AsgiFastStream:
     settings = settings or FundingSettings()
     cases = UseCases(settings.policy())
-    return build_app(ServiceSpec(SERVICE, settings, subscriptions(cases), jobs(cases, settings)))
+    return build_app(ServiceSpec(SERVICE, settings, subscriptions(cases), jobs(cases, settings), LOOKUPS))

@@ -7,6 +7,7 @@ from faststream.asgi import AsgiFastStream
 from shared.service import ServiceSpec, build_app
 from workshops import SERVICE
 from workshops.handlers import jobs, subscriptions
+from workshops.queries import LOOKUPS
 from workshops.settings import WorkshopsSettings
 from workshops.usecases import UseCases
 
@@ -14,4 +15,4 @@ from workshops.usecases import UseCases
 def create_app(settings: WorkshopsSettings | None = None) -> AsgiFastStream:
     settings = settings or WorkshopsSettings()
     cases = UseCases(settings.policy())
-    return build_app(ServiceSpec(SERVICE, settings, subscriptions(cases), jobs(cases, settings)))
+    return build_app(ServiceSpec(SERVICE, settings, subscriptions(cases), jobs(cases, settings), LOOKUPS))

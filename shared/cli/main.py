@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -30,6 +30,7 @@ class OperatorSettings(ServiceSettings):
     """The CLI's Kafka connection (`PROGRAMME_KAFKA_*`, the same options as a service's)."""
 
     model_config = SettingsConfigDict(env_prefix="PROGRAMME_", extra="ignore", frozen=True)
+    serves_lookups: ClassVar[bool] = False
 
     # The CLI's database is the administrator's; production refuses the local default here too.
     database_dsn: SecretStr = Field(

@@ -21,7 +21,12 @@ class ExampleSettings(ServiceSettings):
 
 
 def production(**values: Any) -> ExampleSettings:
-    given = {"environment": "production", "kafka_security_protocol": "SASL_SSL", "database_dsn": SecretStr(REAL)}
+    given = {
+        "environment": "production",
+        "kafka_security_protocol": "SASL_SSL",
+        "database_dsn": SecretStr(REAL),
+        "lookup_token_sha256": "ab" * 32,
+    }
     return ExampleSettings(**{**given, **values})
 
 

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from shared.contract.reference import CLUSTERS
 
-SECURE = {"ENVIRONMENT": "production", "KAFKA_SECURITY_PROTOCOL": "SASL_SSL"}
+SECURE = {"ENVIRONMENT": "production", "KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "LOOKUP_TOKEN_SHA256": "ab" * 32}
 
 
 def settings(monkeypatch: pytest.MonkeyPatch, cls: type[ApplicationsSettings | FundingSettings], password: str) -> None:

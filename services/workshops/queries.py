@@ -1,0 +1,104 @@
+"""The workshops look-up: workshops by period, cluster and town, with seats taken, the waitlist and attendance.
+
+Only counts are read from the registrations: never a participant's name or e-mail. Facilitators
+are left out too, since they are named by their e-mail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from shared.db import Connection
+from shared.lookups import Lookup, LookupArgumentError, Param, keyset_cursor, read_keyset_cursor
+from workshops.domain.calendar import name_key
+
+PAGE_LIMIT_DEFAULT = 100
+
+
+class WorkshopFigures(BaseModel):
+    workshop_id: UUID
+    kind: Literal["clarification", "competence", "cluster_meeting"]
+    title: str
+    hosting_cluster: str
+    town: str
+    venue: str
+    starts_at: datetime
+    ends_at: datetime
+    past: bool = Field(description="it has ended")
+    cancelled_at: datetime | None
+    capacity: int
+    seats_taken: int = Field(description="confirmed registrations")
+    waitlist: int = Field(description="registrations waiting for a seat")
+    attended: int = Field(description="registrations recorded as attending")
+    companies_attended: int = Field(description="distinct organisation numbers among those who attended")
+
+
+class WorkshopPage(BaseModel):
+    """Workshops in start order; `next_cursor` asks for the next page, null on the last."""
+
+    items: list[WorkshopFigures]
+    next_cursor: str | None
+
+
+async def workshops(conn: Connection, arguments: Mapping[str, Any]) -> WorkshopPage:
+    first: date | None = arguments["from"]
+    last: date | None = arguments["to"]
+    if first is not None and last is not None and last < first:
+        msg = "to: before from"
+        raise LookupArgumentError(msg)
+    limit: int = arguments["limit"] or PAGE_LIMIT_DEFAULT
+    after = read_keyset_cursor(arguments["cursor"]) if arguments["cursor"] else None
+    town: str | None = arguments["town"]
+    # Days are Oslo's: a workshop belongs to the day it starts on there. One row more than the page
+    # tells whether a next page exists.
+    rows = await conn.fetch(
+        """SELECT w.workshop_id, w.kind, w.title, w.hosting_cluster, w.town, w.venue, w.starts_at, w.ends_at,
+                  w.ends_at < now() AS past, w.cancelled_at, w.capacity, w.seats_taken,
+                  count(r.*) FILTER (WHERE r.status = 'waitlisted') AS waitlist,
+                  count(r.*) FILTER (WHERE r.attended_at IS NOT NULL) AS attended,
+                  count(DISTINCT r.organisation_number) FILTER (WHERE r.attended_at IS NOT NULL) AS companies_attended
+           FROM workshops w LEFT JOIN registrations r USING (workshop_id)
+           WHERE ($1::date IS NULL OR w.starts_at >= ($1::date::timestamp AT TIME ZONE 'Europe/Oslo'))
+             AND ($2::date IS NULL OR w.starts_at < (($2::date + 1)::timestamp AT TIME ZONE 'Europe/Oslo'))
+             AND ($3::text IS NULL OR w.hosting_cluster = $3)
+             AND ($4::text IS NULL OR w.town_key = $4)
+             AND ($5::timestamptz IS NULL OR (w.starts_at, w.workshop_id) > ($5, $6::uuid))
+           GROUP BY w.workshop_id
+           ORDER BY w.starts_at, w.workshop_id
+           LIMIT $7""",
+        first,
+        last,
+        arguments["cluster"],
+        name_key(town) if town is not None else None,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit + 1,
+    )
+    items = [WorkshopFigures(**dict(row)) for row in rows[:limit]]
+    more = len(rows) > limit
+    return WorkshopPage(
+        items=items, next_cursor=keyset_cursor(items[-1].starts_at, items[-1].workshop_id) if more else None
+    )
+
+
+LOOKUPS = (
+    Lookup(
+        "/v1/workshops",
+        "Workshops, upcoming and past, by period, cluster and town, with seats taken, waitlist and attendance",
+        WorkshopPage,
+        workshops,
+        params=(
+            Param("from", date, "starting on or after this day (Europe/Oslo)"),
+            Param("to", date, "starting on or before this day (Europe/Oslo)"),
+            Param("cluster", str, "hosted by this cluster (its id)"),
+            Param("town", str, "in this town (case and spacing do not matter)"),
+            Param("limit", Annotated[int, Field(ge=1, le=1000)], f"workshops per page (default {PAGE_LIMIT_DEFAULT})"),
+            Param("cursor", str, "the previous page's next_cursor"),
+        ),
+    ),
+)
