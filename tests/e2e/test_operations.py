@@ -29,7 +29,11 @@ async def test_each_service_serves_its_asyncapi_document_health_and_metrics(
 
             assert (await client.get(f"{proc.url}/health/live")).json()["status"] == "live"
             ready = (await client.get(f"{proc.url}/health/ready")).json()
-            assert ready == {"status": "ready", "checks": {"database": True, "broker": True, "relay": True}}
+            assert ready == {
+                "status": "ready",
+                "checks": {"database": True, "broker": True, "relay": True, "consumers": True},
+                "outbox_parked": 0,
+            }
             metrics = (await client.get(f"{proc.url}/metrics")).text
             for name in ("programme_messages_in_total", "programme_outbox_backlog", "programme_relay_active"):
                 assert name in metrics or name.removesuffix("_total") in metrics, (service, name)

@@ -148,10 +148,14 @@ async def test_a_row_with_a_key_of_100_kb_is_parked_like_any_other(
     try:
         await send_record(sender, other)
         await topic_log.wait_for(is_recorded(other))
-        assert await admin_db.fetchval("SELECT parked_at FROM probe.outbox WHERE id = $1", row_id) is not None
+        await eventually(lambda: _is_parked(admin_db, row_id), "the row with the long key parked")
         assert await gauge(probe, "programme_relay_stalled") == 0
     finally:
         await admin_db.execute("DELETE FROM probe.outbox WHERE id = $1", row_id)
+
+
+async def _is_parked(admin_db: asyncpg.Pool, row_id: int) -> bool:
+    return await admin_db.fetchval("SELECT parked_at IS NOT NULL FROM probe.outbox WHERE id = $1", row_id) is True
 
 
 async def test_a_relay_that_cannot_publish_says_it_is_stalled_and_recovers_by_itself(

@@ -16,7 +16,7 @@ import asyncpg
 import pytest
 
 from devkit.driver import Record, Sender, TopicLog
-from shared.topics import FUNDING_EVENTS
+from shared.topics import FUNDING_EVENTS, NOTIFICATIONS
 from tests.integration.funding.conftest import (
     Application,
     accept,
@@ -91,7 +91,11 @@ async def test_a_grant_awaits_acceptance_and_the_applicant_is_told_the_deadline(
     app, year, contact = await granted(sender, topic_log, admin_db)
 
     told = await topic_log.wait_for(
-        lambda r: r.data.get("template") == "funding.grant_awaiting_acceptance" and r.data.get("about") == app.key
+        lambda r: (
+            r.topic == NOTIFICATIONS
+            and r.data.get("template") == "funding.grant_awaiting_acceptance"
+            and r.data.get("about") == app.key
+        )
     )
     assert told[0].data["recipient"] == {"email": contact, "role": None}
     assert told[0].data["audience"] == "applicant"
@@ -301,7 +305,11 @@ async def test_a_withdrawal_after_payments_releases_only_the_unpaid_rest_and_tel
     released = (await topic_log.wait_for(is_event(RELEASED, app.key)))[0]
     assert (released.data["amount_nok"], released.data["programme_year"]) == (400_000, year)
     told = await topic_log.wait_for(
-        lambda r: r.data.get("template") == "funding.withdrawn_after_payments" and r.data.get("about") == app.key
+        lambda r: (
+            r.topic == NOTIFICATIONS
+            and r.data.get("template") == "funding.withdrawn_after_payments"
+            and r.data.get("about") == app.key
+        )
     )
     assert told[0].data["recipient"] == {"email": None, "role": "case-handlers"}
     assert (told[0].data["params"]["paid_nok"], told[0].data["params"]["released_nok"]) == (400_000, 400_000)
