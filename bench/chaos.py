@@ -25,13 +25,14 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from bench import isolation
 from bench.chain import DLQ_TOPICS, Driver
 from bench.run import progress
 from bench.system import RunningSystem
 from deploy.local import kafka as local_kafka
 from deploy.local import postgres as local_postgres
 from devkit.processes import ServiceProcess
-from shared.topics import SERVICES
+from shared.topics import NOTIFICATIONS, SERVICES
 
 RESULTS = Path(".bench")
 SESSION_TIMEOUT_S = 10.0  # the consumers' session timeout (shared/service.py)
@@ -182,7 +183,7 @@ async def invariants(running: RunningSystem, driver: Driver) -> dict[str, Any]:
             dlq += 1
             continue
         copies[seen.ce_id] += 1
-        if seen.topic == "programme.notifications.v1":
+        if seen.topic == NOTIFICATIONS:
             notification_ids[seen.subject_id].add(seen.ce_id)
         elif seen.ce_type in ONCE_PER_CHAIN and seen.subject_id in ours:
             facts[(seen.ce_type, seen.subject_id)].add(seen.ce_id)
@@ -306,6 +307,7 @@ def problems(result: dict[str, Any]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    isolation.enter("bench.chaos", argv)
     parser = argparse.ArgumentParser(prog="python -m bench.chaos", description=__doc__)
     parser.add_argument("--chains", type=int, default=300)
     parser.add_argument(

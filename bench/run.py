@@ -16,7 +16,7 @@ from typing import Any
 
 import asyncpg
 
-from bench import ceilings
+from bench import ceilings, isolation
 from bench.chain import Driver
 from bench.report import plot_latency, print_table
 from bench.system import RunningSystem, applied, published
@@ -36,6 +36,7 @@ class Options:
     rate: float
     relay_rows: int
     broker_restart: bool
+    plot: bool = True
 
 
 def progress(label: str) -> Any:
@@ -269,12 +270,14 @@ async def main_async(options: Options) -> dict[str, Any]:
     result = summarise(runs)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "bench.json").write_text(json.dumps(result, indent=2))
-    plot_latency([r["steady"]["points"] for r in runs], RESULTS / "latency.png", rate=options.rate)
+    if options.plot:
+        plot_latency([r["steady"]["points"] for r in runs], RESULTS / "latency.png", rate=options.rate)
     print_table(result)
     return result
 
 
 def main(argv: list[str] | None = None) -> None:
+    isolation.enter("bench", argv)
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--chains", type=int, default=1000, help="chains in the throughput phase")
@@ -282,11 +285,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rate", type=float, default=50.0, help="commands per second in the steady phase")
     parser.add_argument("--relay-rows", type=int, default=10_000)
     parser.add_argument("--no-broker-restart", action="store_true", help="leave out the recovery phase")
+    parser.add_argument("--no-plot", action="store_true", help="no latency plot (runs without the bench group)")
     args = parser.parse_args(argv)
     asyncio.run(
         main_async(
             Options(
-                args.runs, args.chains, args.latency_seconds, args.rate, args.relay_rows, not args.no_broker_restart
+                args.runs,
+                args.chains,
+                args.latency_seconds,
+                args.rate,
+                args.relay_rows,
+                broker_restart=not args.no_broker_restart,
+                plot=not args.no_plot,
             )
         )
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bench import isolation
 from devkit.infra import Infrastructure, resolve_infrastructure
 from devkit.processes import ServiceProcess
 from devkit.system import System
@@ -19,7 +20,9 @@ class RunningSystem:
     @classmethod
     async def start(cls, *, replicas: int = 1) -> RunningSystem:
         infra = resolve_infrastructure()
-        system = System(kafka_bootstrap=infra.kafka_bootstrap, admin_dsn=infra.admin_dsn)
+        # The bench's own database on the same server: the user's rows stay as they were.
+        admin_dsn = await isolation.own_database(infra.admin_dsn)
+        system = System(kafka_bootstrap=infra.kafka_bootstrap, admin_dsn=admin_dsn)
         await system.prepare(services=SERVICES)
         return cls(infra, system, await system.start_all(SERVICES, replicas=replicas, LOG_LEVEL="INFO"))
 
