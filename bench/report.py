@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 
-def print_table(r: dict[str, Any]) -> None:
+def print_table(r: dict[str, Any], *, plotted: bool = True) -> None:
     rows = [
         ("completed chains per second", f"{r['chains_per_s']:.1f}", ""),
         ("hops per second (transactions)", f"{r['hops_per_s']:.0f}", f"{r['hops_per_chain']:.1f} per chain"),
@@ -37,7 +37,7 @@ def print_table(r: dict[str, Any]) -> None:
     print(f"\n{'measure':{width}}  {'median of ' + str(len(r['runs'])) + ' runs':>34}  note")
     for name, value, note in rows:
         print(f"{name:{width}}  {value:>34}  {note}")
-    print("\nwritten: .bench/bench.json, .bench/latency.png")
+    print("\nwritten: .bench/bench.json" + (", .bench/latency.png" if plotted else ""))
 
 
 _CPU_NOTES = {

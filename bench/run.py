@@ -304,7 +304,7 @@ async def main_async(options: Options) -> dict[str, Any]:
     (RESULTS / "bench.json").write_text(json.dumps(result, indent=2))
     if options.plot:
         plot_latency([r["steady"]["points"] for r in runs], RESULTS / "latency.png", rate=options.rate)
-    print_table(result)
+    print_table(result, plotted=options.plot)
     return result
 
 
