@@ -31,13 +31,14 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from bench import isolation
 from bench.chain import DLQ_TOPICS, REQUESTED_NOK, Chain, Driver
 from bench.chaos_contests import Contests
 from bench.run import progress
 from bench.system import RunningSystem
 from deploy.local import kafka as local_kafka
 from devkit.processes import ServiceProcess
-from shared.topics import SERVICES
+from shared.topics import NOTIFICATIONS, SERVICES
 
 RESULTS = Path(".bench")
 SESSION_TIMEOUT_S = 10.0  # the consumers' session timeout (shared/service.py)
@@ -249,7 +250,7 @@ async def invariants(running: RunningSystem, driver: Driver, budget: Budget, con
             dlq += 1
             continue
         copies[seen.ce_id] += 1
-        if seen.topic == "programme.notifications.v1":
+        if seen.topic == NOTIFICATIONS:
             notification_ids[seen.subject_id].add(seen.ce_id)
         elif seen.ce_type in ONCE_PER_CHAIN and seen.subject_id in ours:
             facts[(seen.ce_type, seen.subject_id)].add(seen.ce_id)
@@ -396,6 +397,7 @@ def problems(result: dict[str, Any]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    isolation.enter("bench.chaos", argv)
     parser = argparse.ArgumentParser(prog="python -m bench.chaos", description=__doc__)
     parser.add_argument("--chains", type=int, default=300)
     parser.add_argument(

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 
-def print_table(r: dict[str, Any]) -> None:
+def print_table(r: dict[str, Any], *, plotted: bool = True) -> None:
     rows = [
         ("completed chains per second", f"{r['chains_per_s']:.1f}", ""),
         ("hops per second (transactions)", f"{r['hops_per_s']:.0f}", f"{r['hops_per_chain']:.1f} per chain"),
@@ -18,6 +18,9 @@ def print_table(r: dict[str, Any]) -> None:
         ("raw aiokafka produce per second", f"{r['raw_produce_per_s']:.0f}", ""),
         ("relay / raw produce", f"{r['relay_ratio_to_raw_produce']:.2f}", "target >= 0.50"),
         *[(f"events per second: {s}", f"{v:.0f}", "") for s, v in r["events_per_s"].items()],
+        *[(f"CPU per hop: {k}", _ms(v), _CPU_NOTES.get(k, "per own hop")) for k, v in r["cpu_ms_per_hop"].items()],
+        ("write commits per hop: system", f"{r['commits_per_hop']['system']:.2f}", "transaction ids taken / hops"),
+        ("write commits per hop: db ceiling", _figure(r["commits_per_hop"]["db_ceiling"]), "one per hop by design"),
         (
             f"latency at {r['steady_commands_per_s']:.0f} commands/s",
             "p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f} ms".format(**r["latency_ms"]),
@@ -34,7 +37,23 @@ def print_table(r: dict[str, Any]) -> None:
     print(f"\n{'measure':{width}}  {'median of ' + str(len(r['runs'])) + ' runs':>34}  note")
     for name, value, note in rows:
         print(f"{name:{width}}  {value:>34}  {note}")
-    print("\nwritten: .bench/bench.json, .bench/latency.png")
+    print("\nwritten: .bench/bench.json" + (", .bench/latency.png" if plotted else ""))
+
+
+_CPU_NOTES = {
+    "all_services": "the three services together, per hop of the chain",
+    "database": "the PostgreSQL server, per hop of the chain",
+    "db_ceiling_client": "the ceiling's asyncpg client, per hop",
+    "db_ceiling_database": "the PostgreSQL server, per ceiling hop",
+}
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} ms"
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def plot_latency(runs: list[list[tuple[float, float]]], path: Path, *, rate: float) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import asyncpg
 
-from bench import ceilings
+from bench import ceilings, cost, isolation
 from bench.chain import Driver
 from bench.report import plot_latency, print_table
 from bench.system import RunningSystem, applied, published
@@ -36,6 +36,7 @@ class Options:
     rate: float
     relay_rows: int
     broker_restart: bool
+    plot: bool = True
 
 
 def progress(label: str) -> Any:
@@ -64,17 +65,20 @@ async def throughput(running: RunningSystem, chains: int) -> dict[str, Any]:
         await driver.allocate_budget(chains * 800_000 * 4)
         await driver.schedule_workshops(6, starts_in_s=2)
         await asyncio.sleep(2.5)  # the workshops have begun: attendance waits on no clock
+        used_before = await cost.usage(running)
         started = time.monotonic()
         for n in range(chains):
             await driver.begin(n)
         await driver.flush()
         ok = await driver.wait_all(timeout=60 + chains * 0.5, progress=progress("chains"))
+        used_after = await cost.usage(running)
         last = max((c.completed or 0.0) for c in driver.chains.values())
         elapsed = last - started
     finally:
         await driver.stop()
     after = {s: await running.metrics(s) for s in SERVICES}
-    hops = sum(applied(after[s]) - applied(before[s]) for s in SERVICES)
+    hops_by_service = {s: applied(after[s]) - applied(before[s]) for s in SERVICES}
+    hops = sum(hops_by_service.values())
     if not ok:
         failures = [c.failed for c in driver.failed][:3]
         print(f"  warning: {len(driver.completed)}/{chains} chains completed; failures: {failures}", file=sys.stderr)
@@ -85,6 +89,8 @@ async def throughput(running: RunningSystem, chains: int) -> dict[str, Any]:
         "hops_per_chain": hops / max(1, len(driver.completed)),
         "events_per_s": {s: (published(after[s]) - published(before[s])) / elapsed for s in SERVICES},
         "elapsed_s": elapsed,
+        "cpu_ms_per_hop": used_before.cpu_ms_per_hop(used_after, hops_by_service),
+        "commits_per_hop": used_before.commits_per_hop(used_after, hops),
     }
 
 
@@ -192,6 +198,16 @@ async def relay_rate(running: RunningSystem, rows: int) -> float:
         await conn.close()
 
 
+def ceiling_per_hop(before: cost.Usage, after: cost.Usage, hops: int) -> dict[str, float | None]:
+    """The database ceiling's cost per hop: its client's CPU (this process), the server's, and its commits."""
+    database = after.database - before.database if after.database is not None and before.database is not None else None
+    return {
+        "cpu_ms_client": 1000 * (after.driver - before.driver) / hops,
+        "cpu_ms_database": None if database is None else 1000 * database / hops,
+        "commits": before.commits_per_hop(after, hops),
+    }
+
+
 def _pct(values: list[float], p: int) -> float:
     if not values:
         return float("nan")
@@ -206,7 +222,9 @@ async def one_run(options: Options, index: int) -> dict[str, Any]:
         bootstrap, admin = running.system.kafka_bootstrap, running.system.admin_dsn
         print("  ceilings ...", file=sys.stderr)
         kafka = await ceilings.kafka_ceiling(bootstrap, hops=HOPS_PER_CHAIN, messages=options.chains)
+        used = await cost.usage(running)
         database = await ceilings.database_ceiling(admin, transactions=options.chains * 4, concurrency=CONSUMERS)
+        ceiling_cost = ceiling_per_hop(used, await cost.usage(running), (options.chains * 4 // CONSUMERS) * CONSUMERS)
         produce = await ceilings.raw_produce_rate(bootstrap, messages=options.relay_rows, batch=500)
         system = await throughput(running, options.chains)
         relay = await relay_rate(running, options.relay_rows)
@@ -221,6 +239,7 @@ async def one_run(options: Options, index: int) -> dict[str, Any]:
         "raw_produce_per_s": produce,
         "relay_per_s": relay,
         **system,
+        "db_ceiling_cost": ceiling_cost,
         "steady": steady,
         "peak_rss_mb": rss,
         "recovery_after_broker_restart_s": recovery,
@@ -244,6 +263,16 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "raw_produce_per_s": median("raw_produce_per_s"),
         "relay_ratio_to_raw_produce": statistics.median(r["relay_per_s"] / r["raw_produce_per_s"] for r in runs),
         "events_per_s": {s: statistics.median(r["events_per_s"][s] for r in runs) for s in SERVICES},
+        # What a hop costs, beside how many there were: these move less with the machine's load.
+        "cpu_ms_per_hop": {
+            **{k: _median_or_none([r["cpu_ms_per_hop"][k] for r in runs]) for k in runs[0]["cpu_ms_per_hop"]},
+            "db_ceiling_client": median_of(runs, "db_ceiling_cost", "cpu_ms_client"),
+            "db_ceiling_database": median_of(runs, "db_ceiling_cost", "cpu_ms_database"),
+        },
+        "commits_per_hop": {
+            "system": median("commits_per_hop"),
+            "db_ceiling": median_of(runs, "db_ceiling_cost", "commits"),
+        },
         "latency_ms": {p: statistics.median(r["steady"]["latency_ms"][p] for r in runs) for p in ("p50", "p95", "p99")},
         "steady_commands_per_s": statistics.median(r["steady"]["commands_per_s"] for r in runs),
         "peak_rss_mb": {s: max(r["peak_rss_mb"][s] for r in runs) for s in SERVICES},
@@ -253,6 +282,10 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         ],
         "measured_at": datetime.now(UTC).isoformat(),
     }
+
+
+def median_of(runs: list[dict[str, Any]], key: str, field: str) -> float | None:
+    return _median_or_none([r[key][field] for r in runs])
 
 
 def _median_or_none(values: list[float | None]) -> float | None:
@@ -269,12 +302,14 @@ async def main_async(options: Options) -> dict[str, Any]:
     result = summarise(runs)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "bench.json").write_text(json.dumps(result, indent=2))
-    plot_latency([r["steady"]["points"] for r in runs], RESULTS / "latency.png", rate=options.rate)
-    print_table(result)
+    if options.plot:
+        plot_latency([r["steady"]["points"] for r in runs], RESULTS / "latency.png", rate=options.rate)
+    print_table(result, plotted=options.plot)
     return result
 
 
 def main(argv: list[str] | None = None) -> None:
+    isolation.enter("bench", argv)
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--chains", type=int, default=1000, help="chains in the throughput phase")
@@ -282,11 +317,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rate", type=float, default=50.0, help="commands per second in the steady phase")
     parser.add_argument("--relay-rows", type=int, default=10_000)
     parser.add_argument("--no-broker-restart", action="store_true", help="leave out the recovery phase")
+    parser.add_argument("--no-plot", action="store_true", help="no latency plot (runs without the bench group)")
     args = parser.parse_args(argv)
     asyncio.run(
         main_async(
             Options(
-                args.runs, args.chains, args.latency_seconds, args.rate, args.relay_rows, not args.no_broker_restart
+                args.runs,
+                args.chains,
+                args.latency_seconds,
+                args.rate,
+                args.relay_rows,
+                broker_restart=not args.no_broker_restart,
+                plot=not args.no_plot,
             )
         )
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bench import cost, isolation
+from deploy.local import postgres as local_postgres
 from devkit.infra import Infrastructure, resolve_infrastructure
 from devkit.processes import ServiceProcess
 from devkit.system import System
@@ -19,7 +21,9 @@ class RunningSystem:
     @classmethod
     async def start(cls, *, replicas: int = 1) -> RunningSystem:
         infra = resolve_infrastructure()
-        system = System(kafka_bootstrap=infra.kafka_bootstrap, admin_dsn=infra.admin_dsn)
+        # The bench's own database on the same server: the user's rows stay as they were.
+        admin_dsn = await isolation.own_database(infra.admin_dsn)
+        system = System(kafka_bootstrap=infra.kafka_bootstrap, admin_dsn=admin_dsn)
         await system.prepare(services=SERVICES)
         return cls(infra, system, await system.start_all(SERVICES, replicas=replicas, LOG_LEVEL="INFO"))
 
@@ -36,6 +40,16 @@ class RunningSystem:
 
     def peak_rss_mb(self, service: str) -> float:
         return max((proc.peak_rss_mb() for proc in self.processes[service]), default=0.0)
+
+    def cpu_seconds(self, service: str) -> float:
+        """CPU seconds the service's running replicas have used since they started."""
+        return sum(cost.cpu_seconds(proc.pid) for proc in self.processes[service])
+
+    def database_cpu_seconds(self) -> float | None:
+        """CPU seconds of the PostgreSQL server and its connections; None unless this machine's local server."""
+        if self.infra.origin != "local":
+            return None
+        return cost.tree_cpu_seconds(local_postgres.postgres_pid())
 
     def stop(self) -> None:
         self.system.stop_all()

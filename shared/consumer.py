@@ -307,14 +307,23 @@ class Consumer:
                 continue
             self._runtime.health.database_ok = True
             self._runtime.health.retrying.pop(self._subscription.topic, None)
-            self._runtime.relay_wake()
             self._report(outcomes, started)
             return
 
     async def _apply_once(self, work: list[_Work]) -> list[tuple[_Work, str]]:
+        async with self._runtime.pool.acquire() as conn:
+            outcomes = await self._apply_in(conn, work)
+            failpoints.reach("after_db_commit")
+            # Committed: the relay is woken now, not after the reset round trip the pool makes when
+            # the connection goes back; that wait sat on every event's way out (ADR 3).
+            self._runtime.relay_wake()
+        return outcomes
+
+    async def _apply_in(self, conn: Connection, work: list[_Work]) -> list[tuple[_Work, str]]:
+        """One transaction for the batch: claim in the inbox, run each new message's use case, write the outbox."""
         consumer = self._subscription.topic
         outcomes: list[tuple[_Work, str]] = []
-        async with self._runtime.pool.acquire() as conn, conn.transaction():
+        async with conn.transaction():
             fresh = await inbox.claim(conn, consumer=consumer, message_ids=[w.envelope.id for w in work])
             rows: list[outbox.OutboxRow] = []
             for item in work:
@@ -344,7 +353,6 @@ class Consumer:
                 outcomes.append((item, "rejected" if recorder.rejected else "applied"))
                 rows.extend(recorder.rows)
             await outbox.write(conn, rows)
-        failpoints.reach("after_db_commit")
         return outcomes
 
     def _names_a_person(self, envelope: Envelope) -> bool:

@@ -115,7 +115,8 @@ class Runtime:
         """
         cause = Cause(message_id=fact, at=datetime.now(UTC), source=f"/programme/{self.service}")
         recorder = self.recorder(seed=fact, correlation_id=None, causation_id=None)
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield conn, cause, recorder
-            await outbox.write(conn, recorder.rows)
-        self.relay_wake()
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                yield conn, cause, recorder
+                await outbox.write(conn, recorder.rows)
+            self.relay_wake()  # committed: before the pool's reset round trip on release

@@ -11,6 +11,7 @@ from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLS
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from shared import topics
 from shared.contract.reference import CLUSTERS
 
 # Passwords anyone can read: Postgres' own default and the database's name. They, a password equal
@@ -65,7 +66,9 @@ class ServiceSettings(BaseSettings):
     kafka_ssl_cafile: str | None = Field(default=None, description="CA bundle that signed the brokers' certificates")
     kafka_ssl_certfile: str | None = Field(default=None, description="client certificate, for mutual TLS")
     kafka_ssl_keyfile: str | None = Field(default=None, description="its private key")
-    kafka_group_id: str = Field(default="", description="defaults to the service name")
+    kafka_group_id: str = Field(
+        default="", description="defaults to the service name (after PROGRAMME_TOPIC_PREFIX, when that is set)"
+    )
 
     consumer_max_records: int = Field(default=200, ge=1, le=10_000, description="records per batch transaction")
     # faststream's batch subscriber waits this long for records and, when none came, sleeps this
@@ -181,7 +184,8 @@ class ServiceSettings(BaseSettings):
         return dsn_user(self.database_dsn.get_secret_value())
 
     def group_id(self, service: str) -> str:
-        return self.kafka_group_id or service
+        # A topic prefix (a measurement run) keeps its groups apart from the user's too.
+        return self.kafka_group_id or f"{topics.PREFIX}{service}"
 
     def kafka_security(self) -> BaseSecurity | None:
         """The faststream security object; the raw producer maps it with faststream's own parser."""

@@ -1,0 +1,123 @@
+"""What a hop costs, in figures that hold on a noisy machine: CPU seconds of a process, write transactions.
+
+Hops per second move with whatever else the machine runs; the CPU time a process spends on a
+hop, and the transactions the database commits for it, move much less.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import asyncpg
+
+if TYPE_CHECKING:
+    from bench.system import RunningSystem
+
+_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+# Fields of /proc/<pid>/stat after the command's closing parenthesis: state is 0, utime 11, stime 12.
+_UTIME, _STIME = 11, 12
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User and system CPU seconds the process has used so far; 0 for a process that is gone."""
+    if pid is None:
+        return 0.0
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[_UTIME]) + int(fields[_STIME])) / _TICKS_PER_S
+
+
+async def next_transaction_id(dsn: str) -> int:
+    """The server's next transaction id, taking none: the difference counts transactions that wrote.
+
+    pg_stat_database's xact_commit would count read-only ones too (every idle relay poll), and
+    reaches the view only when a backend flushes its statistics, up to seconds later; an
+    assigned id is there at once. The server's other databases count as well: the bench's
+    figures assume no other writer during a phase.
+    """
+    conn = await asyncpg.connect(dsn)
+    try:
+        value: str = await conn.fetchval("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")
+    finally:
+        await conn.close()
+    return int(value)
+
+
+def tree_cpu_seconds(root: int | None) -> float:
+    """CPU seconds of a server and its children: the live ones, and those it has reaped (cutime, cstime).
+
+    PostgreSQL runs a process per connection; the postmaster's counters for reaped children
+    keep the CPU of connections that closed during a phase.
+    """
+    if root is None:
+        return 0.0
+    try:
+        stat = Path(f"/proc/{root}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2 :].split()
+    reaped = (int(fields[_STIME + 1]) + int(fields[_STIME + 2])) / _TICKS_PER_S
+    return cpu_seconds(root) + reaped + sum(cpu_seconds(child) for child in _children(root))
+
+
+def _children(parent: int) -> list[int]:
+    children: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone since the listing
+        # ppid is field 1 after the command's closing parenthesis
+        if int(stat[stat.rindex(")") + 2 :].split()[1]) == parent:
+            children.append(int(entry.name))
+    return children
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Counters read at one moment: CPU seconds by process group, and the server's next transaction id."""
+
+    services: dict[str, float]
+    driver: float
+    database: float | None  # None when this run did not start the server (its processes are not ours to read)
+    transaction_id: int
+
+    def cpu_ms_per_hop(self, later: Usage, hops: dict[str, float]) -> dict[str, float | None]:
+        """Each service's CPU per hop it applied, all services' per hop, and the database server's per hop."""
+        total = sum(hops.values())
+        spent = {s: later.services[s] - self.services[s] for s in self.services}
+        figures: dict[str, float | None] = {s: _ms_per(spent[s], hops.get(s, 0.0)) for s in spent}
+        figures["all_services"] = _ms_per(sum(spent.values()), total)
+        figures["database"] = _database_ms_per(self, later, total)
+        return figures
+
+    def commits_per_hop(self, later: Usage, hops: float) -> float:
+        return (later.transaction_id - self.transaction_id) / max(1.0, hops)
+
+
+def _ms_per(seconds: float, hops: float) -> float:
+    return 1000 * seconds / max(1.0, hops)
+
+
+def _database_ms_per(before: Usage, after: Usage, hops: float) -> float | None:
+    if before.database is None or after.database is None:
+        return None
+    return _ms_per(after.database - before.database, hops)
+
+
+async def usage(running: RunningSystem) -> Usage:
+    return Usage(
+        services={s: running.cpu_seconds(s) for s in running.processes},
+        driver=time.process_time(),
+        database=running.database_cpu_seconds(),
+        transaction_id=await next_transaction_id(running.system.admin_dsn),
+    )
