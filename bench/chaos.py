@@ -285,7 +285,7 @@ async def invariants(
         )
         seats = await _overbooked_seats(conn)
         facilitators = await _facilitator_overlaps(conn)
-        paid = await payments.verdict(conn, budget.year)
+        paid = await payments.verdict(conn)
     finally:
         await conn.close()
     # sums come back as numeric: whole NOK as int again

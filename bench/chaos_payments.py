@@ -145,17 +145,21 @@ class Payments:
 
     # the verdict
 
-    async def verdict(self, conn: asyncpg.Connection, year: int) -> dict[str, int]:
-        """Broken promises of the follow-up, from the answers seen and from the year's grants and payments."""
+    async def verdict(self, conn: asyncpg.Connection) -> dict[str, int]:
+        """Broken promises of the follow-up, from the answers seen and from the run's grants and payments.
+
+        Only this run's grants: a database that earlier runs used keeps their rows, and their verdict was theirs.
+        """
         rows = await conn.fetch(
             """SELECT g.application_id::text AS application_id, g.amount_nok, g.paid_nok,
                       count(p.payment_id) AS payments, count(DISTINCT p.payment_id) AS payment_ids,
+                      count(p.payment_id) FILTER (WHERE p.kind = 'final') AS finals,
                       coalesce(sum(p.amount_nok), 0)::bigint AS paid_by_payments,
                       coalesce(sum(p.amount_nok) FILTER (WHERE p.kind = 'interim'), 0)::bigint AS interim_paid
                  FROM funding.grants g LEFT JOIN funding.payments p ON p.application_id = g.application_id
-                WHERE g.programme_year = $1
+                WHERE g.application_id = ANY($1::uuid[])
                 GROUP BY g.application_id""",
-            year,
+            list(self.driver.chains),
         )
         by_grant = {row["application_id"]: row for row in rows}
         commands = [c for c in self.commands.values() if c.ce_type == APPROVE]
@@ -180,17 +184,24 @@ class Payments:
             ),
             # Never paid past the grant or the cap: and a followed grant ends at the cap exactly (its last
             # instalment's costs were over it), so a guard that pays too little shows too.
-            "paid_past_cap": sum(
-                1
-                for row in rows
-                if row["paid_nok"] > row["amount_nok"] or row["interim_paid"] > row["amount_nok"] * CAP_PCT // 100
-            ),
+            "paid_past_cap": sum(1 for row in rows if _past_cap(row)),
             "followed_grants_paid_wrong": sum(
                 1
                 for a in self.accepted
                 if a not in by_grant or by_grant[a]["paid_nok"] != by_grant[a]["amount_nok"] * CAP_PCT // 100
             ),
         }
+
+
+def _past_cap(grant: asyncpg.Record) -> bool:
+    """Paid more than the grant, or by interim payments (all that a grant without its final one paid) past the cap."""
+    cap = grant["amount_nok"] * CAP_PCT // 100
+    interim_only = grant["finals"] == 0
+    return bool(
+        grant["paid_nok"] > grant["amount_nok"]
+        or grant["interim_paid"] > cap
+        or (interim_only and grant["paid_nok"] > cap)
+    )
 
 
 def _paid_to_the_cap(grant: asyncpg.Record | None) -> bool:
