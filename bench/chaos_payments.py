@@ -62,6 +62,8 @@ class Payments:
     accepted: set[str] = field(default_factory=set)
     commands: dict[str, Command] = field(default_factory=dict)  # command ce_id -> command
     orders: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # payment id -> notification ids
+    # payment id -> what its approvals said (amount, paid total): a resend is answered as the first send was
+    approvals: dict[str, set[tuple[int, int]]] = field(default_factory=lambda: defaultdict(set))
     _log: TopicLog | None = None
     _pending: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -106,7 +108,10 @@ class Payments:
             return
         command.answers.add(record.ce_id)
         command.answered_with.add(record.ce_type)
-        application_id = str(record.data.get("application_id", ""))
+        data = record.data
+        if record.ce_type == APPROVED:
+            self.approvals[str(data["payment_id"])].add((int(data["amount_nok"]), int(data["paid_total_nok"])))
+        application_id = str(data.get("application_id", ""))
         if record.ce_type == ACCEPTED and application_id not in self.accepted:
             self.accepted.add(application_id)
             self._later(self._pay(application_id, len(self.accepted)))
@@ -176,6 +181,7 @@ class Payments:
             "follow_ups_answered_wrong": sum(
                 1 for c in self.commands.values() if c.answers and c.answered_with != {c.expected}
             ),
+            "resends_answered_differently": sum(1 for said in self.approvals.values() if len(said) > 1),
             # Never paid twice: one order to finance per payment, one row per payment_id, rows adding up to paid_nok.
             "payment_orders_twice": sum(len(ids) - 1 for ids in self.orders.values() if len(ids) > 1),
             "paid_twice": sum(
