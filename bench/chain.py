@@ -208,7 +208,8 @@ class Driver:
             cause.answered = now
         if ce_type.endswith(".CommandRejected.v1"):
             chain = self.chains.get(data.get("subject", "")) or self.by_registration.get(data.get("subject", ""))
-            if chain is not None and chain.failed is None:
+            # A completed chain has nothing left to fail: a later refusal answers its follow-up (bench.chaos_payments).
+            if chain is not None and chain.failed is None and chain.completed is None:
                 chain.failed = f"{data.get('command_type')}: {data.get('reasons')}"
             return
         if ce_type == "workshops.ParticipantRegistered.v1":

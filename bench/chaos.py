@@ -8,10 +8,14 @@ restart, which must redeliver nothing.
 Demand exceeds supply, so that the guards are tested and not just passed: the chains' funding
 decisions ask for more than the run's budget (a programme year of its own) holds, contested
 workshops have fewer seats than people asking, and rounds of workshops compete for one
-facilitator (``bench.chaos_contests``). Then, from the topics and the databases: every chain
+facilitator (``bench.chaos_contests``). Granted chains go on past the decision: the grant
+accepted, interim payments approved, some sent twice, some against costs over the interim cap
+(``bench.chaos_payments``). Then, from the topics and the databases: every chain
 completed exactly once or was refused for want of budget, exactly as many grants as the budget
-holds, no fact recorded twice, no notification twice, budgets equal allocations minus active
-grants, every seat and facilitator given exactly once, nothing dead-lettered.
+holds, no fact recorded twice, no notification twice, budgets equal allocations minus what
+grants hold (active ones whole, ended ones what they paid), every seat and facilitator given
+exactly once, every payment command answered once, no payment paid twice or past the grant's
+interim cap, nothing dead-lettered.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import asyncpg
 from bench import isolation
 from bench.chain import DLQ_TOPICS, REQUESTED_NOK, Chain, Driver
 from bench.chaos_contests import Contests
+from bench.chaos_payments import Payments
 from bench.run import progress
 from bench.system import RunningSystem
 from deploy.local import kafka as local_kafka
@@ -239,7 +244,9 @@ def refused_for_budget(chain: Chain) -> bool:
     return failed.startswith("funding.DecideFunding") and "insufficient_budget" in failed
 
 
-async def invariants(running: RunningSystem, driver: Driver, budget: Budget, contests: Contests) -> dict[str, Any]:
+async def invariants(
+    running: RunningSystem, driver: Driver, budget: Budget, contests: Contests, payments: Payments
+) -> dict[str, Any]:
     facts: dict[tuple[str, str], set[str]] = defaultdict(set)
     copies: Counter[str] = Counter()
     notification_ids: dict[str, set[str]] = defaultdict(set)
@@ -266,17 +273,20 @@ async def invariants(running: RunningSystem, driver: Driver, budget: Budget, con
     expected_grants = min(len(driver.chains), budget.grants)
     conn = await asyncpg.connect(running.system.admin_dsn)
     try:
+        # What grants hold of the year: an active grant its whole amount, an ended one (lapsed, withdrawn,
+        # completed) what it paid before it ended.
         row = await conn.fetchrow(
             """SELECT b.remaining_nok,
                       (SELECT coalesce(sum(amount_nok), 0) FROM funding.allocations a
                        WHERE a.programme_year = b.programme_year) AS allocated,
-                      (SELECT coalesce(sum(amount_nok), 0) FROM funding.grants g
-                       WHERE g.programme_year = b.programme_year AND g.released_at IS NULL) AS granted
+                      (SELECT coalesce(sum(CASE WHEN g.released_at IS NULL THEN g.amount_nok ELSE g.paid_nok END), 0)
+                         FROM funding.grants g WHERE g.programme_year = b.programme_year) AS granted
                FROM funding.budgets b WHERE b.programme_year = $1""",
             budget.year,
         )
         seats = await _overbooked_seats(conn)
         facilitators = await _facilitator_overlaps(conn)
+        paid = await payments.verdict(conn)
     finally:
         await conn.close()
     # sums come back as numeric: whole NOK as int again
@@ -303,6 +313,7 @@ async def invariants(running: RunningSystem, driver: Driver, budget: Budget, con
         "seats_double_booked": seats,
         "facilitator_overlaps": facilitators,
         **contests.verdict(driver.seen),
+        **paid,
         "dlq_records": dlq,
     }
 
@@ -333,22 +344,28 @@ async def _facilitator_overlaps(conn: asyncpg.Connection) -> int:
     return int(value or 0)
 
 
-async def run_chaos(*, chains: int, duration: float, kills_per_service: int, seed: int) -> dict[str, Any]:
+async def run_chaos(
+    *, chains: int, duration: float, kills_per_service: int, seed: int, followed_grants: int
+) -> dict[str, Any]:
     tally = Tally()
     running = await RunningSystem.start(replicas=2)
     rolling = max(10, chains // 10)  # chains started during the rolling restart
     budget = await own_budget(running.system.admin_dsn, chains=chains + rolling)
     driver = Driver(running.system.kafka_bootstrap, seed=seed, decided_at=budget.decided_at)
     contests = Contests()
+    payments = Payments(driver, limit=followed_grants)
+    driver.on_complete = payments.follow
     await driver.start()
+    await payments.start()
     try:
         await driver.allocate_budget(budget.top_up_nok, year=budget.year)
         await driver.schedule_workshops(6, starts_in_s=3)
         await contests.open_seats(driver, count=max(4, chains // 25))
         await asyncio.sleep(1)
         tally.note(
-            f"{chains} chains over {duration:.0f}s, two replicas per service; budget {budget.year} for "
-            f"{budget.grants} grants of {chains + rolling} asked"
+            f"{chains} chains over {duration:.0f}s, two replicas per service; budget {budget.year} "
+            f"for {budget.grants} grants of {chains + rolling} asked; "
+            f"the first {followed_grants} granted go on to payments"
         )
         traffic = asyncio.create_task(pace(driver, 0, chains, per_second=chains / duration))
         contending = asyncio.create_task(contests.run(driver, rounds=max(6, chains // 25), duration=duration))
@@ -357,9 +374,11 @@ async def run_chaos(*, chains: int, duration: float, kills_per_service: int, see
         await contending
         await driver.wait_all(timeout=240, progress=progress("chains under faults"))
         await rolling_restart(running, driver, tally, chains=rolling)
+        await payments.wait_all(timeout=180)
         await asyncio.sleep(2)  # the last relays publish; then read what the topics and databases say
-        result = await invariants(running, driver, budget, contests)
+        result = await invariants(running, driver, budget, contests, payments)
     finally:
+        await payments.stop()
         await driver.stop()
         running.stop()
     return {
@@ -390,6 +409,14 @@ def problems(result: dict[str, Any]) -> list[str]:
         "facilitator_overlaps",
         "seat_contests_wrong",
         "facilitator_rounds_wrong",
+        "follow_ups_unanswered",
+        "follow_ups_answered_twice",
+        "follow_ups_answered_wrong",
+        "resends_answered_differently",
+        "payment_orders_twice",
+        "paid_twice",
+        "paid_past_cap",
+        "followed_grants_paid_wrong",
         "dlq_records",
         "redelivered_in_rolling_restart",
     )
@@ -404,10 +431,19 @@ def main(argv: list[str] | None = None) -> None:
         "--duration", type=float, default=90.0, help="seconds over which chains start and faults strike"
     )
     parser.add_argument("--kills-per-service", type=int, default=2)
+    parser.add_argument(
+        "--followed-grants", type=int, default=100, help="granted chains taken on to acceptance and payments"
+    )
     parser.add_argument("--seed", type=int, default=int(time.time()))
     args = parser.parse_args(argv)
     result = asyncio.run(
-        run_chaos(chains=args.chains, duration=args.duration, kills_per_service=args.kills_per_service, seed=args.seed)
+        run_chaos(
+            chains=args.chains,
+            duration=args.duration,
+            kills_per_service=args.kills_per_service,
+            seed=args.seed,
+            followed_grants=args.followed_grants,
+        )
     )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "chaos.json").write_text(json.dumps(result, indent=2))
@@ -419,6 +455,12 @@ def main(argv: list[str] | None = None) -> None:
         "grants_expected",
         "seat_contests",
         "facilitator_rounds",
+        "grants_followed",
+        "grants_accepted",
+        "payment_commands",
+        "payments_resent",
+        "payments_past_cap_sent",
+        "paid_nok",
         "kills",
         "broker_restarts",
         "db_restarts",
@@ -434,6 +476,14 @@ def main(argv: list[str] | None = None) -> None:
         "facilitator_overlaps",
         "seat_contests_wrong",
         "facilitator_rounds_wrong",
+        "follow_ups_unanswered",
+        "follow_ups_answered_twice",
+        "follow_ups_answered_wrong",
+        "resends_answered_differently",
+        "payment_orders_twice",
+        "paid_twice",
+        "paid_past_cap",
+        "followed_grants_paid_wrong",
         "dlq_records",
         "redelivered_in_rolling_restart",
     )
