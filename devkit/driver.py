@@ -151,6 +151,7 @@ class TopicLog:
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
+        self._failure: Exception | None = None
 
     async def start(self) -> None:
         # Positioned at the end before start() returns: nothing sent after it is missed.
@@ -166,11 +167,23 @@ class TopicLog:
             await stop_consumer(self._consumer)
 
     async def _run(self, consumer: AIOKafkaConsumer) -> None:
+        try:
+            await self._read(consumer)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            # A reader that stopped must fail the waits on it at once, saying why, not let them time out.
+            self._failure = error
+            self._changed.set()
+            raise
+
+    async def _read(self, consumer: AIOKafkaConsumer) -> None:
         while True:
             batches = await consumer.getmany(timeout_ms=200)
             for records in batches.values():
                 for r in records:
-                    headers = {k: v.decode("utf-8", "replace") for k, v in (r.headers or ())}
+                    # Kafka allows a header without a value; other clients write them.
+                    headers = {k: (v or b"").decode("utf-8", "replace") for k, v in (r.headers or ())}
                     key = r.key.decode("utf-8", "replace") if r.key is not None else None
                     record = Record(r.topic, r.partition, r.offset, key, headers, r.value or b"")
                     self.records.append(record)
@@ -191,6 +204,8 @@ class TopicLog:
         """Wait until at least `count` records match; fail with what was seen at the deadline."""
         deadline = time.monotonic() + timeout
         while True:
+            if self._failure is not None:
+                raise AssertionError(f"the topic log stopped reading: {self._failure!r}") from self._failure
             found = self.where(predicate)
             if len(found) >= count:
                 return found

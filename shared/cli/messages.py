@@ -194,7 +194,7 @@ async def records(consumer: AIOKafkaConsumer, *, follow: bool) -> AsyncIterator[
 
 
 def _seen(r: ConsumerRecord[bytes, bytes]) -> Seen:
-    headers = {k: v.decode("utf-8", "replace") for k, v in (r.headers or ())}
+    headers = {k: (v or b"").decode("utf-8", "replace") for k, v in (r.headers or ())}
     key = r.key.decode("utf-8", "replace") if r.key is not None else None
     return Seen(r.topic, r.partition, r.offset, key, headers, r.value or b"")
 

@@ -98,6 +98,7 @@ async def test_a_row_too_large_to_send_is_parked_the_others_flow_and_a_replay_se
         # Another key's event, recorded after the oversized row, goes out.
         await send_record(sender, other)
         await topic_log.wait_for(is_recorded(other))
+        await eventually(lambda: _is_parked(admin_db, big_id), "the oversized row parked")
 
         row = await admin_db.fetchrow("SELECT parked_at, parked_error, sent_at FROM probe.outbox WHERE id = $1", big_id)
         assert row is not None
