@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlencode
 
@@ -75,16 +76,24 @@ class LookupClient:
                 return items
 
     def _get(self, url: str) -> dict[str, Any] | None:
+        if not url.startswith(("http://", "https://")):
+            msg = f"a look-up URL is http:// or https://: {url}"
+            raise ValueError(msg)
+        # Only http(s), checked above: never a file: or custom scheme.
         request = urllib.request.Request(url, headers={"Authorization": f"Bearer {self.token}"})  # noqa: S310
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:  # noqa: S310 - our configured URL
+            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:  # noqa: S310 - http(s) only
                 body: dict[str, Any] = json.loads(response.read())
                 return body
         except urllib.error.HTTPError as error:
-            if error.code == 404:  # noqa: PLR2004
+            if error.code == HTTPStatus.NOT_FOUND:
                 return None
             detail = error.read().decode("utf-8", "replace")[:300]
-            hint = " (check PROGRAMME_LOOKUP_TOKEN against the service's token hashes)" if error.code == 401 else ""  # noqa: PLR2004
+            hint = (
+                " (check PROGRAMME_LOOKUP_TOKEN against the service's token hashes)"
+                if error.code == HTTPStatus.UNAUTHORIZED
+                else ""
+            )
             msg = f"{url} answered {error.code}: {detail}{hint}"
             raise LookupUnavailableError(msg) from None
         except (urllib.error.URLError, OSError) as error:
