@@ -49,7 +49,8 @@ async def gather(year: int, clients: Clients) -> Report:
     workshops = await clients.workshops.pages(
         "/v1/workshops", {"from": f"{year}-01-01", "to": f"{year}-12-31", "limit": 1000}
     )
-    held = [w for w in workshops if w["past"] and w["cancelled_at"] is None]
+    # Held: not cancelled, and over or its attendance recorded (which the workshop allows once it has begun).
+    held = [w for w in workshops if w["cancelled_at"] is None and (w["past"] or w["attended"] > 0)]
     completed = [a for a in applications if a["status"] == "completed"]
     results: list[tuple[Cell, ...]] = []
     for done in completed:
