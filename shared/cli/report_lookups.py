@@ -13,7 +13,7 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from pydantic import Field, SecretStr
@@ -30,7 +30,7 @@ class ReportSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PROGRAMME_", extra="ignore", frozen=True)
 
-    environment: str = Field(default="local", description="local or production")
+    environment: Literal["local", "production"] = Field(default="local", description="local or production")
     applications_url: str = Field(default="http://127.0.0.1:8081", description="the applications service's base URL")
     workshops_url: str = Field(default="http://127.0.0.1:8082", description="the workshops service's base URL")
     funding_url: str = Field(default="http://127.0.0.1:8083", description="the funding service's base URL")
