@@ -16,11 +16,15 @@ def text(report: Report) -> str:
 def _table_text(table: Table) -> str:
     rows = [tuple(cell(value) for value in row) for row in table.rows]
     widths = [max(len(row[i]) for row in [table.columns, *rows]) for i in range(len(table.columns))]
-    lines = [f"\n{table.title}", "  " + "  ".join(c.ljust(w) for c, w in zip(table.columns, widths, strict=True))]
-    for raw, row in zip(table.rows, rows, strict=True):
+    # A column of figures is right-aligned, its header with it.
+    numeric = [
+        bool(table.rows) and all(isinstance(row[i], int | float) for row in table.rows) for i in range(len(widths))
+    ]
+    lines = [f"\n{table.title}"]
+    for row in [table.columns, *rows]:
         cells = (
-            shown.rjust(width) if isinstance(value, int | float) else shown.ljust(width)
-            for value, shown, width in zip(raw, row, widths, strict=True)
+            text.rjust(width) if right else text.ljust(width)
+            for text, width, right in zip(row, widths, numeric, strict=True)
         )
         lines.append("  " + "  ".join(cells))
     if not table.rows:
