@@ -51,6 +51,8 @@ async def gather(year: int, clients: Clients) -> Report:
     )
     # Held: not cancelled, and over or its attendance recorded (which the workshop allows once it has begun).
     held = [w for w in workshops if w["cancelled_at"] is None and (w["past"] or w["attended"] > 0)]
+    # Companies once per cluster and town over all its workshops: the look-up counts them, a sum could not.
+    activity = await clients.workshops.get("/v1/activity", {"from": f"{year}-01-01", "to": f"{year}-12-31"}) or {}
     completed = [a for a in applications if a["status"] == "completed"]
     results: list[tuple[Cell, ...]] = []
     for done in completed:
@@ -61,8 +63,8 @@ async def gather(year: int, clients: Clients) -> Report:
         _budget_by_month(budget),
         _demand(applications, budget),
         _path(applications, held),
-        _activity("clusters", "Activity by cluster", "cluster", "hosting_cluster", "lead_cluster", held, applications),
-        _activity("towns", "Activity by town", "town", "town", None, held, applications),
+        _activity("clusters", "Activity by cluster", "cluster", activity.get("clusters", []), applications),
+        _activity("towns", "Activity by town", "town", activity.get("towns", []), None),
         _focus_areas(applications),
         Table(
             "results",
@@ -151,23 +153,19 @@ def _activity(
     name: str,
     title: str,
     label: str,
-    workshop_key: str,
-    application_key: str | None,
-    held: list[dict[str, Any]],
-    applications: list[dict[str, Any]],
+    places: list[dict[str, Any]],
+    applications: list[dict[str, Any]] | None,
 ) -> Table:
+    """Workshops held, participants and companies per place; per cluster also the applications it led."""
     counts: dict[str, Counter[str]] = defaultdict(Counter)
-    for workshop in held:
-        where = counts[workshop[workshop_key]]
-        where["workshops_held"] += 1
-        where["participants"] += workshop["attended"]
-        where["companies"] += workshop["companies_attended"]
-    for application in applications if application_key else ():
-        where = counts[application[str(application_key)]]
-        where["applications"] += 1
-        where["granted_nok"] += _granted(application)
+    for place in places:
+        counts[place["name"]].update({key: place[key] for key in ("workshops_held", "participants", "companies")})
+    for application in applications or ():
+        led = counts[application["lead_cluster"]]
+        led["applications"] += 1
+        led["granted_nok"] += _granted(application)
     columns = ("workshops_held", "participants", "companies") + (
-        ("applications", "granted_nok") if application_key else ()
+        ("applications", "granted_nok") if applications is not None else ()
     )
     rows: list[tuple[Cell, ...]] = [(key, *(counts[key][c] for c in columns)) for key in sorted(counts)]
     return Table(name, title, (label, *columns), rows)

@@ -71,9 +71,21 @@ ANSWERS: dict[str, Any] = {
     "/v1/workshops": [
         _workshop("clarification", "nce-raufoss", "Raufoss", attended=3, companies=2),
         _workshop("competence", "nce-x", "Oslo", attended=4, companies=4),
+        _workshop("competence", "nce-x", "Oslo", attended=2, companies=2),
         _workshop("competence", "nce-x", "Oslo", attended=0, companies=0, cancelled_at="2027-03-01T00:00:00Z"),
         _workshop("clarification", "nce-x", "Bergen", attended=0, companies=0, past=False),
     ],
+    # Companies counted once per place: nce-x's two workshops reached 5 companies, not 4 + 2.
+    "/v1/activity": {
+        "clusters": [
+            {"name": "nce-raufoss", "workshops_held": 1, "participants": 3, "companies": 2},
+            {"name": "nce-x", "workshops_held": 2, "participants": 6, "companies": 5},
+        ],
+        "towns": [
+            {"name": "Oslo", "workshops_held": 2, "participants": 6, "companies": 5},
+            {"name": "Raufoss", "workshops_held": 1, "participants": 3, "companies": 2},
+        ],
+    },
     f"/v1/applications/{COMPLETED}": {
         "history": [
             {"type": "applications.ApplicationSubmitted.v1", "data": {}},
@@ -121,9 +133,9 @@ async def test_the_tables_add_up_the_look_ups_answers(report: Report) -> None:
         "grants": 2,
         "applications submitted": 3,
         "requested (NOK)": 2_400_000,
-        "workshops scheduled": 3,
-        "workshops held": 2,
-        "participants": 7,
+        "workshops scheduled": 4,
+        "workshops held": 3,
+        "participants": 9,
     }
     assert rows(report, "budget_by_month")[2:6] == [
         (3, 1_000_000, 0, 1_000_000, 5_000_000),
@@ -146,8 +158,8 @@ async def test_the_tables_add_up_the_look_ups_answers(report: Report) -> None:
         ("granted", 2),
         ("completed", 1),
     ]
-    assert rows(report, "clusters") == [("nce-raufoss", 1, 3, 2, 1, 1_000_000), ("nce-x", 1, 4, 4, 2, 800_000)]
-    assert rows(report, "towns") == [("Oslo", 1, 4, 4), ("Raufoss", 1, 3, 2)]
+    assert rows(report, "clusters") == [("nce-raufoss", 1, 3, 2, 1, 1_000_000), ("nce-x", 2, 6, 5, 2, 800_000)]
+    assert rows(report, "towns") == [("Oslo", 2, 6, 5), ("Raufoss", 1, 3, 2)]
     assert rows(report, "focus_areas") == [
         ("digitalisation", 2, 1_900_000, 1_800_000),
         ("system_innovation", 1, 900_000, 800_000),
@@ -175,7 +187,7 @@ async def test_the_csv_files_hold_each_table_with_its_header(report: Report, tmp
     with (tmp_path / "csv" / f"towns-{YEAR}.csv").open(encoding="utf-8") as file:
         assert list(csv.reader(file)) == [
             ["town", "workshops_held", "participants", "companies"],
-            ["Oslo", "1", "4", "4"],
+            ["Oslo", "2", "6", "5"],
             ["Raufoss", "1", "3", "2"],
         ]
 
