@@ -5,7 +5,7 @@
 #   deploy/bootstrap.sh [--check] [--for run|test] [--group NAME]...
 #
 # 1. Debian packages: Java 17+, Maven, a PostgreSQL server (major 14 or newer), make, and for
-#    `--for test` Prometheus' promtool. As root with apt-get, what is missing is installed;
+#    `--for test` Prometheus' promtool and Chromium. As root with apt-get, what is missing is installed;
 #    otherwise it stops with the one command to run.
 # 2. uv: the one on PATH when it is at least UV_VERSION, else UV_VERSION installed with pip from
 #    PyPI into .cache/uv (PyPI is enough: no other download site is needed).
@@ -132,6 +132,8 @@ if command -v make >/dev/null 2>&1; then found+=(make); else packages+=(make); f
 if [ "$purpose" = test ]; then
     # promtool runs the alert rules' unit tests (deploy/prometheus/alerts.test.yml).
     if command -v promtool >/dev/null 2>&1; then found+=(promtool); else packages+=(prometheus); fi
+    # Headless Chromium renders the programme report's page in its test (tests/e2e/test_report.py).
+    if command -v chromium >/dev/null 2>&1; then found+=(chromium); else packages+=(chromium); fi
 fi
 uv_bin=$(find_uv || true)
 if [ -z "$uv_bin" ] && ! can_make_venv; then

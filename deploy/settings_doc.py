@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings
 
 from deploy import generated
 from shared.cli.main import OperatorSettings
+from shared.cli.report_lookups import ReportSettings
 from shared.settings import ServiceSettings
 from shared.topic_config import TopicSettings
 from shared.topics import SERVICES
@@ -159,6 +160,7 @@ def render() -> str:
     lines += _table(
         [
             *_own_rows(OperatorSettings, cli_fields),
+            *_own_rows(ReportSettings, [name for name in ReportSettings.model_fields if name != "environment"]),
             *(
                 (name, f"`{default}`" if default != "unset" else "*unset*", meaning)
                 for name, (default, meaning) in CLI_VARIABLES_OUTSIDE_SETTINGS.items()

@@ -5,7 +5,8 @@ confirm their management's commitment and attend; both become ready for decision
 granted, one declined. The grant goes on: the company accepts it and the project starts; half
 its costs documented earn an interim payment; it reports its progress, then its final results,
 which staff accept; the final payment closes the case, releases the unpaid rest and completes
-the project. Every record the story causes is printed as it arrives.
+the project. Every record the story causes is printed as it arrives, and at the end the year's
+programme report, read from the services' look-ups.
 """
 
 from __future__ import annotations
@@ -23,15 +24,20 @@ from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from deploy.local import kafka as local_kafka
+from deploy.local.services import service_process
 from devkit import payloads
 from devkit.driver import Record, Sender, TopicLog
 from devkit.ids import organisation_number
+from shared.cli import report_tables
+from shared.cli.report import Clients, gather
+from shared.cli.report_lookups import LOCAL_LOOKUP_TOKEN, LookupClient, LookupUnavailableError
 from shared.topics import (
     APPLICATIONS_COMMANDS,
     APPLICATIONS_EVENTS,
     FUNDING_COMMANDS,
     FUNDING_EVENTS,
     NOTIFICATIONS,
+    SERVICES,
     WORKSHOPS_COMMANDS,
     WORKSHOPS_EVENTS,
 )
@@ -162,6 +168,24 @@ async def story(bootstrap: str) -> int:
         await asyncio.sleep(1.0)  # the last notifications
     took = time.monotonic() - timeline.started
     print(f"\nThe story took {took:.1f} s; `programme tail --from-beginning` shows it all again.")
+    return await _print_report(datetime.now(payloads.OSLO).year)
+
+
+async def _print_report(year: int) -> int:
+    """The story's year as `programme report --year` prints it, read from the running services' look-ups."""
+    url = {name: service_process(name).url for name in SERVICES}
+    clients = Clients(
+        applications=LookupClient(url["applications"], LOCAL_LOOKUP_TOKEN),
+        workshops=LookupClient(url["workshops"], LOCAL_LOOKUP_TOKEN),
+        funding=LookupClient(url["funding"], LOCAL_LOOKUP_TOKEN),
+    )
+    try:
+        report = await gather(year, clients)
+    except LookupUnavailableError as error:
+        print(f"\nno report: {error}", file=sys.stderr)
+        return 1
+    print("\n" + report_tables.text(report))
+    print(f"\n`programme report --year {year} --html report.html` draws it as charts.")
     return 0
 
 

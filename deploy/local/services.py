@@ -15,6 +15,8 @@ from deploy.local import kafka as local_kafka
 from deploy.local import postgres as local_postgres
 from devkit.processes import ServiceProcess, ServiceProcessError
 from devkit.system import System
+from shared.cli.report_lookups import LOCAL_LOOKUP_TOKEN
+from shared.lookups import token_hash
 from shared.topics import SERVICES
 
 LOGS = host.LOCAL_DIR / "logs"
@@ -60,6 +62,8 @@ def start_missing(system: System, log_format: str = "json") -> list[ServiceProce
             f"{service.upper()}_DATABASE_DSN": system.dsn(service),
             f"{service.upper()}_KAFKA_BOOTSTRAP_SERVERS": system.kafka_bootstrap,
             f"{service.upper()}_LOG_FORMAT": log_format,
+            # Local development's well-known look-up token, which `programme report` uses there by default.
+            f"{service.upper()}_LOOKUP_TOKEN_SHA256": token_hash(LOCAL_LOOKUP_TOKEN),
         }
         proc = service_process(service, settings)
         if proc.pid is None:

@@ -30,6 +30,7 @@ _SUMMARY_COLUMNS = """application_id, organisation_number, status,
                       content -> 'applicant' ->> 'name' AS applicant_name, content ->> 'title' AS title,
                       content ->> 'lead_cluster' AS lead_cluster, content ->> 'project_type' AS project_type,
                       (content -> 'budget' ->> 'requested_nok')::bigint AS requested_nok, approved_nok,
+                      ARRAY(SELECT jsonb_array_elements_text(coalesce(content -> 'focus_areas', '[]'))) AS focus_areas,
                       submitted_at, ready_at, updated_at"""
 
 
@@ -50,6 +51,7 @@ class ApplicationSummary(BaseModel):
     title: str
     lead_cluster: str
     project_type: str
+    focus_areas: list[str] = []
     status: Status
     requested_nok: int
     approved_nok: int | None

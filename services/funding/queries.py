@@ -27,6 +27,14 @@ class Threshold(BaseModel):
     crossed_at: datetime
 
 
+class MonthUse(BaseModel):
+    """What a month of the year did to the budget (Europe/Oslo months, by when it happened)."""
+
+    month: int = Field(ge=1, le=12)
+    granted_nok: int
+    released_nok: int
+
+
 class YearBudget(BaseModel):
     """A programme year's budget: allocated = granted - released + remaining, and what the grants paid so far."""
 
@@ -38,6 +46,7 @@ class YearBudget(BaseModel):
     remaining_nok: int = Field(description="what the year can still grant")
     grants: int = Field(description="how many grants the year made")
     thresholds_crossed: list[Threshold]
+    months: list[MonthUse] = Field(default=[], description="granted and released per month, months with none left out")
 
 
 class Grant(BaseModel):
@@ -109,8 +118,19 @@ async def budget(conn: Connection, arguments: Mapping[str, Any]) -> YearBudget |
            WHERE programme_year = $1 ORDER BY crossed_at, threshold DESC""",
         year,
     )
+    months = await conn.fetch(
+        """SELECT extract(month FROM occurred_at AT TIME ZONE 'Europe/Oslo')::int AS month,
+                  coalesce(-sum(amount_nok) FILTER (WHERE entry = 'grant'), 0) AS granted_nok,
+                  coalesce(sum(amount_nok) FILTER (WHERE entry = 'release'), 0) AS released_nok
+           FROM ledger WHERE programme_year = $1 AND entry IN ('grant', 'release')
+           GROUP BY 1 ORDER BY 1""",
+        year,
+    )
     return YearBudget(
-        **dict(row), paid_nok=paid, thresholds_crossed=[Threshold(**dict(crossed)) for crossed in thresholds]
+        **dict(row),
+        paid_nok=paid,
+        thresholds_crossed=[Threshold(**dict(crossed)) for crossed in thresholds],
+        months=[MonthUse(**dict(month)) for month in months],
     )
 
 

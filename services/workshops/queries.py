@@ -38,6 +38,22 @@ class WorkshopFigures(BaseModel):
     companies_attended: int = Field(description="distinct organisation numbers among those who attended")
 
 
+class PlaceActivity(BaseModel):
+    """What the workshops held at one place (a hosting cluster or a town) reached in a period."""
+
+    name: str
+    workshops_held: int = Field(description="not cancelled, and ended or with attendance recorded")
+    participants: int = Field(description="registrations recorded as attending")
+    companies: int = Field(description="distinct organisation numbers among those who attended, over all its workshops")
+
+
+class Activity(BaseModel):
+    """Workshops held in a period, by hosting cluster and by town, companies counted once per place."""
+
+    clusters: list[PlaceActivity]
+    towns: list[PlaceActivity]
+
+
 class WorkshopPage(BaseModel):
     """Workshops in start order; `next_cursor` asks for the next page, null on the last."""
 
@@ -86,6 +102,35 @@ async def workshops(conn: Connection, arguments: Mapping[str, Any]) -> WorkshopP
     )
 
 
+_HELD_IN_PERIOD = """WITH held AS (
+        SELECT w.workshop_id, w.hosting_cluster, w.town FROM workshops w
+        WHERE w.cancelled_at IS NULL
+          AND ($1::date IS NULL OR w.starts_at >= ($1::date::timestamp AT TIME ZONE 'Europe/Oslo'))
+          AND ($2::date IS NULL OR w.starts_at < (($2::date + 1)::timestamp AT TIME ZONE 'Europe/Oslo'))
+          AND (w.ends_at < now() OR EXISTS (
+                SELECT 1 FROM registrations a WHERE a.workshop_id = w.workshop_id AND a.attended_at IS NOT NULL)))
+    SELECT h.{place} AS name, count(DISTINCT h.workshop_id) AS workshops_held,
+           count(r.*) FILTER (WHERE r.attended_at IS NOT NULL) AS participants,
+           count(DISTINCT r.organisation_number) FILTER (WHERE r.attended_at IS NOT NULL) AS companies
+    FROM held h LEFT JOIN registrations r USING (workshop_id)
+    GROUP BY h.{place} ORDER BY h.{place}"""
+
+
+async def activity(conn: Connection, arguments: Mapping[str, Any]) -> Activity:
+    first: date | None = arguments["from"]
+    last: date | None = arguments["to"]
+    if first is not None and last is not None and last < first:
+        msg = "to: before from"
+        raise LookupArgumentError(msg)
+    by_place = {
+        place: [
+            PlaceActivity(**dict(row)) for row in await conn.fetch(_HELD_IN_PERIOD.format(place=place), first, last)
+        ]
+        for place in ("hosting_cluster", "town")
+    }
+    return Activity(clusters=by_place["hosting_cluster"], towns=by_place["town"])
+
+
 LOOKUPS = (
     Lookup(
         "/v1/workshops",
@@ -99,6 +144,16 @@ LOOKUPS = (
             Param("town", str, "in this town (case and spacing do not matter)"),
             Param("limit", Annotated[int, Field(ge=1, le=1000)], f"workshops per page (default {PAGE_LIMIT_DEFAULT})"),
             Param("cursor", str, "the previous page's next_cursor"),
+        ),
+    ),
+    Lookup(
+        "/v1/activity",
+        "Workshops held in a period by hosting cluster and by town: participants, and companies counted once",
+        Activity,
+        activity,
+        params=(
+            Param("from", date, "starting on or after this day (Europe/Oslo)"),
+            Param("to", date, "starting on or before this day (Europe/Oslo)"),
         ),
     ),
 )

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.cli import consumers, database, deadletters, failures, messages, outbox, topics
+from shared.cli import consumers, database, deadletters, failures, messages, outbox, report_command, topics
 from shared.contract import schemas
 from shared.descriptor import Descriptor
 from shared.kafka import producer_options
@@ -125,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _outbox_parser(commands)
     _consumer_commands(commands)
+    report_command.add_parser(commands)
     return parser
 
 
@@ -369,6 +370,10 @@ async def _contract_check(args: argparse.Namespace, _: Context) -> int:
     return 1 if problems else 0
 
 
+async def _report(args: argparse.Namespace, _: Context) -> int:
+    return await report_command.run(args)
+
+
 _HANDLERS = {
     ("contract", "export"): _contract_export,
     ("contract", "check"): _contract_check,
@@ -384,6 +389,7 @@ _HANDLERS = {
     ("outbox", None): _outbox,
     ("outbox", "replay"): _outbox_replay,
     ("consumer", "skip-batch"): _consumer_skip_batch,
+    ("report", None): _report,
 }
 
 

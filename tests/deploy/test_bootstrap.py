@@ -52,7 +52,7 @@ def postgres(tmp_path: Path) -> Path:
 def equip(machine: Path, *, java: str = "17.0.15", uv: str = "0.13.9") -> None:
     stub(machine, "java", f'openjdk version "{java}" 2025-04-15', to_stderr=True)
     stub(machine, "uv", f"uv {uv} (x86_64-unknown-linux-gnu)")
-    for name in ("mvn", "make", "promtool"):
+    for name in ("mvn", "make", "promtool", "chromium"):
         stub(machine, name)
 
 
@@ -82,7 +82,7 @@ def test_a_bare_machine_is_told_the_one_command_to_run(machine: Path) -> None:
     done = bootstrap(machine, "--for", "test")
     assert done.returncode == 1
     assert "found: nothing" in done.stdout
-    packages = "default-jre-headless maven postgresql make prometheus python3 python3-venv"
+    packages = "default-jre-headless maven postgresql make prometheus chromium python3 python3-venv"
     assert f"missing Debian packages: {packages}" in done.stdout
     # Root here (CI and this machine): the command as root types it.
     prefix = "" if os.geteuid() == 0 else "sudo "

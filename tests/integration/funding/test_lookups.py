@@ -84,7 +84,7 @@ async def test_a_years_budget_adds_up_what_was_allocated_granted_paid_and_releas
 
     answer_ = await get(http, f"/v1/budgets/{year}")
 
-    assert {k: v for k, v in answer_.items() if k != "thresholds_crossed"} == {
+    assert {k: v for k, v in answer_.items() if k not in {"thresholds_crossed", "months"}} == {
         "programme_year": year,
         "allocated_nok": 2_000_000,
         "granted_nok": 1_800_000,
@@ -95,6 +95,10 @@ async def test_a_years_budget_adds_up_what_was_allocated_granted_paid_and_releas
     }
     assert answer_["allocated_nok"] - answer_["granted_nok"] + answer_["released_nok"] == answer_["remaining_nok"]
     assert [(t["threshold"], t["remaining_nok"]) for t in answer_["thresholds_crossed"]] == []
+    # Both grants were decided in June; the release came when the withdrawal did.
+    months = answer_["months"]
+    assert [(m["month"], m["granted_nok"]) for m in months if m["granted_nok"]] == [(6, 1_800_000)]
+    assert sum(m["released_nok"] for m in months) == 400_000
 
 
 async def test_a_low_budget_shows_the_threshold_it_crossed(
