@@ -7,6 +7,10 @@ spread over the whole life of an application, seven programme years, a booked fa
 registrations (attended, cancelled) per workshop, a funding case, a grant and its ledger entry
 per grant.
 
+The calendar holds the N workshops within those years (and the rest of this one), so it grows
+denser with N: a query that reads every workshop of a period shows at 10^5 what a real
+calendar would show only after decades.
+
 None of it gives the services' clocks work to do during a run, so that what the sweep measures
 is the chain: running projects have their reminders settled, grants awaiting acceptance have
 their deadline ahead, and no workshop reminder is planned.
