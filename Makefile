@@ -4,7 +4,7 @@ PYTHON := .venv/bin/python
 # The one place that knows the prerequisites (Debian packages, uv, the locked .venv); .ci/run uses it too.
 BOOTSTRAP := bash deploy/bootstrap.sh
 
-.PHONY: help install install-test up down run status test lint fmt typecheck unit integration bench chaos demo contract generated
+.PHONY: help install install-test up down run status test lint fmt typecheck unit integration bench chaos demo contract generated bench-scale
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -64,6 +64,10 @@ demo: up ## a short programme story sent to the running system, printed as a tim
 bench: ## measure the system against its Kafka and database ceilings (.bench/bench.json)
 	$(BOOTSTRAP) --for run --group bench
 	$(PYTHON) -m bench
+
+bench-scale: ## the chain's hop rate and p99 beside 10^3..10^6 pre-loaded rows of each (.bench/bench.json scale, .bench/scale.png)
+	$(BOOTSTRAP) --for run --group bench
+	$(PYTHON) -m bench --scale $(SCALE_ARGS)
 
 chaos: ## the fault suite: kills, broker and database restarts, a paused consumer (.bench/chaos.json)
 	$(BOOTSTRAP) --for run --group bench

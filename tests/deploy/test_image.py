@@ -176,7 +176,7 @@ def test_bench_and_chaos_install_the_bench_group_and_typecheck_covers_bench() ->
     # Through deploy/bootstrap.sh, which passes each --group to its `uv sync --frozen`.
     assert "sync --frozen" in (ROOT / "deploy" / "bootstrap.sh").read_text(encoding="utf-8")
     assert "BOOTSTRAP := bash deploy/bootstrap.sh" in makefile
-    for target in ("bench", "chaos"):
+    for target in ("bench", "bench-scale", "chaos"):
         assert "$(BOOTSTRAP)" in recipes[target]
         assert "--group bench" in recipes[target], f"make {target} does not install the bench group"
     assert re.search(r"mypy [^\n]*\bbench\b", recipes["typecheck"])

@@ -150,11 +150,18 @@ async def upcoming_clarification_workshops(
     conn: Connection, *, after: datetime, until: datetime, lead_cluster: str, limit: int
 ) -> list[calendar.Workshop]:
     """At most `limit`, the lead cluster's first: the database orders and cuts, so the cost stays flat as
-    the calendar fills."""
+    the calendar fills. Each cluster's share is read in starts_at order from an index and cut on its own
+    (workshops_upcoming_clarification_by_cluster, and the one on starts_at): one ORDER BY over both
+    would read every workshop of the horizon before keeping `limit` of them."""
+    upcoming = "kind = 'clarification' AND cancelled_at IS NULL AND starts_at > $1 AND starts_at <= $2"
     rows = await conn.fetch(
-        f"""SELECT {_WORKSHOP_COLUMNS} FROM workshops
-            WHERE kind = 'clarification' AND cancelled_at IS NULL AND starts_at > $1 AND starts_at <= $2
-            ORDER BY hosting_cluster <> $3, starts_at, workshop_id
+        f"""SELECT {_WORKSHOP_COLUMNS} FROM (
+                (SELECT *, 0 AS rank FROM workshops WHERE {upcoming} AND hosting_cluster = $3
+                 ORDER BY starts_at, workshop_id LIMIT $4)
+                UNION ALL
+                (SELECT *, 1 FROM workshops WHERE {upcoming} AND hosting_cluster <> $3
+                 ORDER BY starts_at, workshop_id LIMIT $4)) AS upcoming
+            ORDER BY rank, starts_at, workshop_id
             LIMIT $4""",
         after,
         until,
