@@ -48,7 +48,9 @@ async def _notifications(topic_log: TopicLog, about: str, templates: set[str]) -
     def complete() -> bool:
         return templates <= {r.data["template"] for r in topic_log.where(wanted)}
 
-    await topic_log.wait_for(lambda _: complete(), count=1, timeout=60.0)
+    # Generous: the services of this module first work through what earlier modules left on their topics
+    # (in full runs this took up to 80 s on 2 busy cores); a service that never answers still fails here.
+    await topic_log.wait_for(lambda _: complete(), count=1, timeout=180.0)
     return {r.data["template"]: _check(r) for r in topic_log.where(wanted)}
 
 
