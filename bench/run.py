@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import uvloop
 
 from bench import ceilings, cost, isolation
 from bench.chain import Driver
@@ -319,7 +320,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-broker-restart", action="store_true", help="leave out the recovery phase")
     parser.add_argument("--no-plot", action="store_true", help="no latency plot (runs without the bench group)")
     args = parser.parse_args(argv)
-    asyncio.run(
+    # The services' event loop (ADR 4) for the driver and the ceilings' clients too: like for like.
+    uvloop.run(
         main_async(
             Options(
                 args.runs,

@@ -21,18 +21,29 @@ else:
 
 
 async def create_pool(dsn: str, *, schema: str, service: str, min_size: int, max_size: int) -> asyncpg.Pool:
-    # search_path as a server setting survives the RESET ALL a pool runs on release; a SET in
-    # the pool's init would not.
+    # search_path as a server setting, which no reset touches; a SET in the pool's init would be
+    # lost to the default reset.
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
         server_settings={"search_path": search_path(schema), "application_name": service},
+        reset=_keep_session,
     )
     if pool is None:  # pragma: no cover - asyncpg returns None only for a pool used before init
         msg = "asyncpg returned no pool"
         raise RuntimeError(msg)
     return pool
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Nothing to reset: pooled connections keep no session state, only transactions.
+
+    Everything done on a pooled connection runs in a transaction (transaction-level advisory
+    locks, no SET, LISTEN or cursor outside one); session-level locks and LISTEN use a dedicated
+    connection (`connect`). asyncpg still rolls back a transaction left open before calling this.
+    The default reset (`RESET ALL`, `UNLISTEN *`, ...) was one more round trip per batch (ADR 4).
+    """
 
 
 @dataclass(frozen=True)

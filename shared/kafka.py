@@ -26,6 +26,10 @@ def make_broker(settings: ServiceSettings, *, service: str, logger: Any = None) 
         security=settings.kafka_security(),
         client_id=f"{service}-consumer",
         graceful_timeout=15.0,
+        # No FastDepends: a handler is given what the decoder returns (shared.service hands over
+        # the message itself). Resolving its `KafkaMessage` parameter through FastDepends ran a
+        # synchronous step on a worker thread for every batch (ADR 4).
+        apply_types=False,
         # The broker's own producer serves only faststream's ping and docs; outgoing records go
         # through the durable producer below, which keeps our headers exactly as recorded.
         acks="all",

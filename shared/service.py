@@ -106,7 +106,7 @@ def _subscribe(broker: KafkaBroker, runtime: Runtime, spec: ServiceSpec) -> None
             # headers first would raise on a broken one before our handler could dead-letter it.
             listener=consumer.listener,
             parser=_parse_with_raw_records,
-            decoder=_leave_undecoded,
+            decoder=_the_message_itself,
             title=f"{spec.name}:{subscription.topic}",
             description=subscription.description or f"{spec.name} consumes {subscription.topic}",
         )(consumer.handle)
@@ -130,8 +130,9 @@ def _text_headers(record: ConsumerRecord[bytes, bytes]) -> list[tuple[str, bytes
     return [(name, (value or b"").decode("utf-8", "replace").encode()) for name, value in record.headers or ()]
 
 
-async def _leave_undecoded(message: StreamMessage[Any]) -> None:  # noqa: ARG001 - faststream's decoder signature
-    return None
+async def _the_message_itself(message: StreamMessage[Any]) -> StreamMessage[Any]:
+    """The handler's argument (the broker applies no types): the message, its records undecoded."""
+    return message
 
 
 def describe(spec: ServiceSpec) -> dict[str, Any]:

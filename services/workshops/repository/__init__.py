@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from workshops.repository.clashes import Clash, refusing_clashes
 from workshops.repository.registrations import (
+    RegistrationFacts,
     add_registration,
     cancel_registration,
-    email_is_registered,
     erase,
     get_registration,
     has_clarification_attendance,
@@ -17,11 +17,10 @@ from workshops.repository.registrations import (
     lock_registrations_of,
     promote,
     record_attendance,
-    registration_exists,
+    registration_facts,
     registrations_in,
     seat,
     waitlist,
-    waitlist_length,
 )
 from workshops.repository.reminders import (
     claim_reminder,
@@ -44,13 +43,13 @@ from workshops.repository.schedule import (
 
 __all__ = [
     "Clash",
+    "RegistrationFacts",
     "add_registration",
     "book_facilitators",
     "cancel_registration",
     "cancel_workshop",
     "claim_reminder",
     "due_reminders",
-    "email_is_registered",
     "erase",
     "get_registration",
     "get_workshop",
@@ -63,7 +62,7 @@ __all__ = [
     "promote",
     "record_attendance",
     "refusing_clashes",
-    "registration_exists",
+    "registration_facts",
     "registrations_in",
     "seat",
     "set_capacity",
@@ -71,7 +70,6 @@ __all__ = [
     "surroundings",
     "upcoming_clarification_workshops",
     "waitlist",
-    "waitlist_length",
     "withdraw_reminders",
     "workshop_exists",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 from uuid import UUID
@@ -48,36 +49,46 @@ async def waitlist(conn: Connection, *, workshop_id: UUID) -> list[Registration]
     return await registrations_in(conn, workshop_id=workshop_id, statuses=["waitlisted"])
 
 
-async def waitlist_length(conn: Connection, *, workshop_id: UUID) -> int:
-    length: int = await conn.fetchval(
-        "SELECT count(*) FROM registrations WHERE workshop_id = $1 AND status = 'waitlisted'", workshop_id
+@dataclass(frozen=True, slots=True)
+class RegistrationFacts:
+    """What a registration's decision reads besides the workshop: read together, in one round trip."""
+
+    email_taken: bool  # the e-mail holds a registration in this workshop that is not cancelled
+    id_taken: bool  # the registration id is in use (in any workshop)
+    waitlisted: int  # the workshop's waitlist's length, when asked for (a full workshop), else 0
+
+
+async def registration_facts(
+    conn: Connection, *, workshop_id: UUID | None, email: str, registration_id: UUID, count_waitlist: bool
+) -> RegistrationFacts:
+    """Read after the workshop's row lock and the person's lock: the answers hold until commit."""
+    row = await conn.fetchrow(
+        """SELECT EXISTS (SELECT 1 FROM registrations
+                          WHERE workshop_id = $1 AND email_key = $2 AND status <> 'cancelled') AS email_taken,
+                  EXISTS (SELECT 1 FROM registrations WHERE registration_id = $3) AS id_taken,
+                  CASE WHEN $4 THEN (SELECT count(*) FROM registrations
+                                     WHERE workshop_id = $1 AND status = 'waitlisted') ELSE 0 END AS waitlisted""",
+        workshop_id,
+        email_key(email),
+        registration_id,
+        count_waitlist,
     )
-    return length
-
-
-async def email_is_registered(conn: Connection, *, workshop_id: UUID, email: str) -> bool:
-    return bool(
-        await conn.fetchval(
-            """SELECT EXISTS (SELECT 1 FROM registrations
-                              WHERE workshop_id = $1 AND email_key = $2 AND status <> 'cancelled')""",
-            workshop_id,
-            email_key(email),
-        )
-    )
-
-
-async def registration_exists(conn: Connection, *, registration_id: UUID) -> bool:
-    return bool(
-        await conn.fetchval("SELECT EXISTS (SELECT 1 FROM registrations WHERE registration_id = $1)", registration_id)
-    )
+    if row is None:  # pragma: no cover - a SELECT without FROM returns its one row
+        msg = "registration facts: no row"
+        raise RuntimeError(msg)
+    return RegistrationFacts(bool(row["email_taken"]), bool(row["id_taken"]), int(row["waitlisted"]))
 
 
 async def add_registration(conn: Connection, *, registration: Registration, at: datetime) -> None:
     """A new registration; a confirmed one takes its seat in the same statement (the CHECK is the backstop)."""
     await conn.execute(
-        """INSERT INTO registrations (registration_id, workshop_id, name, email, email_key, organisation_number,
-                                      status, registered_at, confirmed_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+        """WITH added AS (
+               INSERT INTO registrations (registration_id, workshop_id, name, email, email_key, organisation_number,
+                                          status, registered_at, confirmed_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+               RETURNING workshop_id)
+           UPDATE workshops SET seats_taken = seats_taken + 1
+           WHERE $7 = 'confirmed' AND workshop_id = (SELECT workshop_id FROM added)""",
         registration.registration_id,
         registration.workshop_id,
         registration.name,
@@ -88,8 +99,6 @@ async def add_registration(conn: Connection, *, registration: Registration, at: 
         at,
         registration.confirmed_at,
     )
-    if registration.status == "confirmed":
-        await _take_seats(conn, workshop_id=registration.workshop_id, count=1)
 
 
 async def promote(conn: Connection, *, workshop_id: UUID, registration_ids: Sequence[UUID], at: datetime) -> None:

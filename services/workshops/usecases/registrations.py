@@ -27,16 +27,19 @@ class Registrations:
     async def register(self, conn: Connection, command: RegisterParticipant, cause: Cause, out: Recorder) -> None:
         workshop = await repo.get_workshop(conn, workshop_id=command.workshop_id, lock=True)
         await repo.lock_person(conn, email=command.participant.email)
-        email_taken = workshop is not None and await repo.email_is_registered(
-            conn, workshop_id=workshop.workshop_id, email=command.participant.email
+        facts = await repo.registration_facts(
+            conn,
+            workshop_id=None if workshop is None else workshop.workshop_id,
+            email=command.participant.email,
+            registration_id=command.registration_id,
+            count_waitlist=workshop is not None and not workshop.has_free_seat,
         )
-        full = workshop is not None and not workshop.has_free_seat
         outcome = registrations.register(
             workshop,
             command,
-            email_taken=email_taken,
-            id_taken=await repo.registration_exists(conn, registration_id=command.registration_id),
-            waitlisted=await repo.waitlist_length(conn, workshop_id=command.workshop_id) if full else 0,
+            email_taken=facts.email_taken,
+            id_taken=facts.id_taken,
+            waitlisted=facts.waitlisted,
             now=cause.at,
             policy=self._policy,
         )
