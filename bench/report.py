@@ -21,6 +21,10 @@ def print_table(r: dict[str, Any], *, plotted: bool = True) -> None:
         *[(f"CPU per hop: {k}", _ms(v), _CPU_NOTES.get(k, "per own hop")) for k, v in r["cpu_ms_per_hop"].items()],
         ("write commits per hop: system", f"{r['commits_per_hop']['system']:.2f}", "transaction ids taken / hops"),
         ("write commits per hop: db ceiling", _figure(r["commits_per_hop"]["db_ceiling"]), "one per hop by design"),
+        *[
+            (f"statements per hop: {k}", f"{v:.1f}", "round trips, its relay's included; the ceiling's: 5")
+            for k, v in (r.get("statements_per_hop") or {}).items()
+        ],
         (
             f"latency at {r['steady_commands_per_s']:.0f} commands/s",
             "p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f} ms".format(**r["latency_ms"]),

@@ -92,6 +92,7 @@ async def throughput(running: RunningSystem, chains: int) -> dict[str, Any]:
         "elapsed_s": elapsed,
         "cpu_ms_per_hop": used_before.cpu_ms_per_hop(used_after, hops_by_service),
         "commits_per_hop": used_before.commits_per_hop(used_after, hops),
+        "statements_per_hop": used_before.statements_per_hop(used_after, hops_by_service),
     }
 
 
@@ -223,11 +224,16 @@ async def one_run(options: Options, index: int) -> dict[str, Any]:
         bootstrap, admin = running.system.kafka_bootstrap, running.system.admin_dsn
         print("  ceilings ...", file=sys.stderr)
         kafka = await ceilings.kafka_ceiling(bootstrap, hops=HOPS_PER_CHAIN, messages=options.chains)
+        transactions = options.chains * 4
         used = await cost.usage(running)
-        database = await ceilings.database_ceiling(admin, transactions=options.chains * 4, concurrency=CONSUMERS)
-        ceiling_cost = ceiling_per_hop(used, await cost.usage(running), (options.chains * 4 // CONSUMERS) * CONSUMERS)
+        before = await ceilings.database_ceiling(admin, transactions=transactions, concurrency=CONSUMERS)
+        ceiling_cost = ceiling_per_hop(used, await cost.usage(running), (transactions // CONSUMERS) * CONSUMERS)
         produce = await ceilings.raw_produce_rate(bootstrap, messages=options.relay_rows, batch=500)
         system = await throughput(running, options.chains)
+        # The ceiling again right after the system's phase, and their mean: a machine whose speed
+        # drifts (other work on its cores) moves both sides of the ratio alike.
+        after = await ceilings.database_ceiling(admin, transactions=transactions, concurrency=CONSUMERS)
+        database = (before + after) / 2
         relay = await relay_rate(running, options.relay_rows)
         steady = await latency(running, seconds=options.latency_s, rate=options.rate)
         recovery = await recovery_after_broker_restart(running, rate=options.rate) if options.broker_restart else None
@@ -237,6 +243,7 @@ async def one_run(options: Options, index: int) -> dict[str, Any]:
     return {
         "kafka_ceiling_hops_per_s": kafka,
         "db_ceiling_hops_per_s": database,
+        "db_ceiling_hops_per_s_before_after": [before, after],
         "raw_produce_per_s": produce,
         "relay_per_s": relay,
         **system,
@@ -274,6 +281,8 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "system": median("commits_per_hop"),
             "db_ceiling": median_of(runs, "db_ceiling_cost", "commits"),
         },
+        # Round trips per hop (pg_stat_statements): the ceiling's hop is five (BEGIN, three statements, COMMIT).
+        "statements_per_hop": _median_by_key([r["statements_per_hop"] for r in runs]),
         "latency_ms": {p: statistics.median(r["steady"]["latency_ms"][p] for r in runs) for p in ("p50", "p95", "p99")},
         "steady_commands_per_s": statistics.median(r["steady"]["commands_per_s"] for r in runs),
         "peak_rss_mb": {s: max(r["peak_rss_mb"][s] for r in runs) for s in SERVICES},
@@ -287,6 +296,11 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def median_of(runs: list[dict[str, Any]], key: str, field: str) -> float | None:
     return _median_or_none([r[key][field] for r in runs])
+
+
+def _median_by_key(runs: list[dict[str, float] | None]) -> dict[str, float] | None:
+    known = [r for r in runs if r is not None]
+    return {k: float(statistics.median(r[k] for r in known)) for k in known[0]} if known else None
 
 
 def _median_or_none(values: list[float | None]) -> float | None:
@@ -313,7 +327,7 @@ def main(argv: list[str] | None = None) -> None:
     isolation.enter("bench", argv)
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--chains", type=int, default=1000, help="chains in the throughput phase")
+    parser.add_argument("--chains", type=int, default=2000, help="chains in the throughput phase (about 20 s here)")
     parser.add_argument("--latency-seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=float, default=50.0, help="commands per second in the steady phase")
     parser.add_argument("--relay-rows", type=int, default=10_000)

@@ -217,12 +217,22 @@ def _initdb(pg_bin: Path, account: pwd.struct_passwd | None) -> None:
     scratch.rename(PG_DATA)
 
 
-def _write_pg_config(port: int, account: pwd.struct_passwd | None) -> None:
+def _write_pg_config(port: int, account: pwd.struct_passwd | None, pg_bin: Path) -> None:
     template = Template((host.TEMPLATES / "postgresql.conf.tmpl").read_text())
     target = PG_DATA / "programme.conf"
-    target.write_text(template.substitute(port=port, socket_dir=PG_SOCKET_DIR.as_posix()))
+    target.write_text(
+        template.substitute(port=port, socket_dir=PG_SOCKET_DIR.as_posix(), preload=_preload_libraries(pg_bin))
+    )
     if account is not None:
         os.chown(target, account.pw_uid, account.pw_gid)
+
+
+def _preload_libraries(pg_bin: Path) -> str:
+    """pg_stat_statements when this installation has it (Debian's server package does): a server
+    asked to preload a library it lacks would not start."""
+    if (pg_bin.parent / "lib" / "pg_stat_statements.so").exists():
+        return "shared_preload_libraries = 'pg_stat_statements'"
+    return "# pg_stat_statements: not installed beside these binaries"
 
 
 def postgres_pid() -> int | None:
@@ -293,7 +303,7 @@ def _start_postgres(port: int) -> None:
     host.require_free_ports("PostgreSQL", PG_PORT_ENV, (port,))
     _prepare_pg_dirs(account)
     _initdb(pg_bin, account)
-    _write_pg_config(port, account)
+    _write_pg_config(port, account, pg_bin)
     result = _run_as_pg(
         [str(pg_bin / "pg_ctl"), "-D", str(PG_DATA), "-l", str(PG_LOG), "-w", "-t", "60", "start"],
         account,

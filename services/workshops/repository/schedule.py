@@ -151,7 +151,7 @@ async def upcoming_clarification_workshops(
 ) -> list[calendar.Workshop]:
     """At most `limit`, the lead cluster's first: the database orders and cuts, so the cost stays flat as
     the calendar fills. Each cluster's share is read in starts_at order from an index and cut on its own
-    (workshops_upcoming_clarification_by_cluster, and the one on starts_at): one ORDER BY over both
+    (workshops_upcoming_clarification_by_cluster_ordered, and the one on starts_at and workshop_id): one ORDER BY over both
     would read every workshop of the horizon before keeping `limit` of them."""
     upcoming = "kind = 'clarification' AND cancelled_at IS NULL AND starts_at > $1 AND starts_at <= $2"
     rows = await conn.fetch(
