@@ -67,7 +67,8 @@ async def sweep(system: System, tmp_path_factory: pytest.TempPathFactory) -> Swe
     env = {key: value for key, value in os.environ.items() if key != PREFIX_ENV}
     env |= {KAFKA_ENV: system.kafka_bootstrap, DSN_ENV: system.admin_dsn, "PYTHONPATH": str(REPO)}
     sizes = [str(n) for n in SIZES]
-    knobs = ["--sizes", *sizes, "--chains", "5", "--repeats", "1", "--latency-seconds", "2", "--rate", "10", "--no-plot"]
+    knobs = ["--sizes", *sizes, "--chains", "5", "--repeats", "1", "--latency-seconds", "2", "--rate", "10"]
+    knobs.append("--no-plot")
     bench = await asyncio.create_subprocess_exec(sys.executable, "-m", "bench", "--scale", *knobs, cwd=workdir, env=env)
     assert await asyncio.wait_for(bench.wait(), 600) == 0
     bench_dsn = isolation.database_dsn(system.admin_dsn)

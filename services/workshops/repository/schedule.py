@@ -150,9 +150,9 @@ async def upcoming_clarification_workshops(
     conn: Connection, *, after: datetime, until: datetime, lead_cluster: str, limit: int
 ) -> list[calendar.Workshop]:
     """At most `limit`, the lead cluster's first: the database orders and cuts, so the cost stays flat as
-    the calendar fills. Each cluster's share is read in starts_at order from an index and cut on its own
-    (workshops_upcoming_clarification_by_cluster_ordered, and the one on starts_at and workshop_id): one ORDER BY over both
-    would read every workshop of the horizon before keeping `limit` of them."""
+    the calendar fills. Each cluster's share is read in (starts_at, workshop_id) order from an index and
+    cut on its own (workshops 0003): one ORDER BY over both would read every workshop of the horizon
+    before keeping `limit` of them, and an index on starts_at alone every workshop of the same hour."""
     upcoming = "kind = 'clarification' AND cancelled_at IS NULL AND starts_at > $1 AND starts_at <= $2"
     rows = await conn.fetch(
         f"""SELECT {_WORKSHOP_COLUMNS} FROM (
