@@ -117,6 +117,7 @@ class Usage:
     database: float | None  # None when this run did not start the server (its processes are not ours to read)
     transaction_id: int
     statements: dict[str, int] | None = None  # by service role; None without pg_stat_statements
+    broker: float | None = None  # the Kafka broker's CPU seconds; None when this run did not start it
 
     def cpu_ms_per_hop(self, later: Usage, hops: dict[str, float]) -> dict[str, float | None]:
         """Each service's CPU per hop it applied, all services' per hop, and the database server's per hop."""
@@ -125,6 +126,11 @@ class Usage:
         figures: dict[str, float | None] = {s: _ms_per(spent[s], hops.get(s, 0.0)) for s in spent}
         figures["all_services"] = _ms_per(sum(spent.values()), total)
         figures["database"] = _database_ms_per(self, later, total)
+        # The rest of what the machine spends per hop: where two cores go, beside the ceiling's.
+        figures["kafka_broker"] = (
+            None if self.broker is None or later.broker is None else _ms_per(later.broker - self.broker, total)
+        )
+        figures["driver"] = _ms_per(later.driver - self.driver, total)
         return figures
 
     def commits_per_hop(self, later: Usage, hops: float) -> float:
@@ -157,4 +163,5 @@ async def usage(running: RunningSystem) -> Usage:
         database=running.database_cpu_seconds(),
         transaction_id=await next_transaction_id(running.system.admin_dsn),
         statements=await statements_by_role(running.system.admin_dsn, list(running.processes)),
+        broker=running.broker_cpu_seconds(),
     )

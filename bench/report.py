@@ -47,6 +47,8 @@ def print_table(r: dict[str, Any], *, plotted: bool = True) -> None:
 _CPU_NOTES = {
     "all_services": "the three services together, per hop of the chain",
     "database": "the PostgreSQL server, per hop of the chain",
+    "kafka_broker": "the Kafka broker, per hop of the chain",
+    "driver": "the load driver (this process), per hop of the chain",
     "db_ceiling_client": "the ceiling's asyncpg client, per hop",
     "db_ceiling_database": "the PostgreSQL server, per ceiling hop",
 }

@@ -157,7 +157,7 @@ async def main_async(options: Options) -> dict[str, Any]:
         # The first chains of a fresh system pay for connections, consumer groups and first plans:
         # a warm-up keeps that out of the smallest size's figures.
         print("warm-up", file=sys.stderr)
-        await throughput(running, min(options.chains, 50))
+        await throughput(running, options.chains)
         for rows in sorted(options.sizes):
             print(f"size {rows}", file=sys.stderr)
             scale[str(rows)] = await at_size(running, rows, options)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bench import cost, isolation
+from deploy.local import kafka as local_kafka
 from deploy.local import postgres as local_postgres
 from devkit.infra import Infrastructure, resolve_infrastructure
 from devkit.processes import ServiceProcess
@@ -50,6 +51,12 @@ class RunningSystem:
         if self.infra.origin != "local":
             return None
         return cost.tree_cpu_seconds(local_postgres.postgres_pid())
+
+    def broker_cpu_seconds(self) -> float | None:
+        """CPU seconds of the Kafka broker; None unless this machine's local broker (one JVM process)."""
+        if self.infra.origin != "local":
+            return None
+        return cost.cpu_seconds(local_kafka.kafka_pid())
 
     def stop(self) -> None:
         self.system.stop_all()
