@@ -34,7 +34,7 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[_UTIME]) + int(fields[_STIME])) / _TICKS_PER_S
 
 
-async def next_transaction_id(dsn: str) -> int:
+async def _next_transaction_id(conn: asyncpg.Connection) -> int:
     """The server's next transaction id, taking none: the difference counts transactions that wrote.
 
     pg_stat_database's xact_commit would count read-only ones too (every idle relay poll), and
@@ -42,36 +42,27 @@ async def next_transaction_id(dsn: str) -> int:
     assigned id is there at once. The server's other databases count as well: the bench's
     figures assume no other writer during a phase.
     """
-    conn = await asyncpg.connect(dsn)
-    try:
-        value: str = await conn.fetchval("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")
-    finally:
-        await conn.close()
+    value: str = await conn.fetchval("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")
     return int(value)
 
 
-async def statements_by_role(dsn: str, roles: list[str]) -> dict[str, int] | None:
+async def _statements_by_role(conn: asyncpg.Connection, roles: list[str]) -> dict[str, int] | None:
     """Statements each role has run in this database so far (pg_stat_statements); None where it is not loaded.
 
     A statement asyncpg runs is one round trip (BEGIN and COMMIT included): the count per hop
     is the figure the use cases' round trips are judged by, the same on any machine.
     """
-    conn = await asyncpg.connect(dsn)
     try:
-        try:
-            await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-            rows = await conn.fetch(
-                """SELECT r.rolname, sum(s.calls)::bigint AS calls
-                   FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
-                   WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-                     AND r.rolname = ANY($1::text[])
-                   GROUP BY r.rolname""",
-                roles,
-            )
-        except asyncpg.PostgresError:
-            return None  # not in shared_preload_libraries (a server this run did not configure)
-    finally:
-        await conn.close()
+        rows = await conn.fetch(
+            """SELECT r.rolname, sum(s.calls)::bigint AS calls
+               FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
+               WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                 AND r.rolname = ANY($1::text[])
+               GROUP BY r.rolname""",
+            roles,
+        )
+    except asyncpg.PostgresError:
+        return None  # not in shared_preload_libraries, or the extension not created (bench.isolation)
     counted = {row["rolname"]: int(row["calls"]) for row in rows}
     return {role: counted.get(role, 0) for role in roles}
 
@@ -157,11 +148,17 @@ def _database_ms_per(before: Usage, after: Usage, hops: float) -> float | None:
 
 
 async def usage(running: RunningSystem) -> Usage:
+    conn = await asyncpg.connect(running.system.admin_dsn)
+    try:
+        transaction_id = await _next_transaction_id(conn)
+        statements = await _statements_by_role(conn, list(running.processes))
+    finally:
+        await conn.close()
     return Usage(
         services={s: running.cpu_seconds(s) for s in running.processes},
         driver=time.process_time(),
         database=running.database_cpu_seconds(),
-        transaction_id=await next_transaction_id(running.system.admin_dsn),
-        statements=await statements_by_role(running.system.admin_dsn, list(running.processes)),
+        transaction_id=transaction_id,
+        statements=statements,
         broker=running.broker_cpu_seconds(),
     )

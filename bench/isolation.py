@@ -52,4 +52,17 @@ async def own_database(admin_dsn: str, database: str = DATABASE) -> str:
             await conn.execute(f"CREATE DATABASE {quoted}")
     finally:
         await conn.close()
-    return database_dsn(admin_dsn, database)
+    dsn = database_dsn(admin_dsn, database)
+    await _count_statements(dsn)
+    return dsn
+
+
+async def _count_statements(dsn: str) -> None:
+    """pg_stat_statements' view in the bench's database where the server has it: round trips per hop (bench.cost)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    except asyncpg.PostgresError:
+        pass  # not installed on this server: the figure is left out
+    finally:
+        await conn.close()

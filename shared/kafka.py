@@ -45,17 +45,7 @@ def producer_options(settings: ServiceSettings) -> dict[str, Any]:
 
 
 def make_producer(settings: ServiceSettings, *, service: str) -> AIOKafkaProducer:
-    # acks=all with idempotence: a send counts only once every in-sync replica has it, and a
-    # retried send cannot be written twice or out of order.
-    return AIOKafkaProducer(
-        **producer_options(settings),
-        client_id=f"{service}-producer",
-        acks="all",
-        enable_idempotence=True,
-        # No linger: the relay sends a whole batch before awaiting, so records batch anyway.
-        linger_ms=0,
-        request_timeout_ms=15_000,
-    )
+    return _durable_producer(settings, client_id=f"{service}-producer")
 
 
 def make_dlq_producer(settings: ServiceSettings, *, service: str) -> AIOKafkaProducer:
@@ -63,15 +53,26 @@ def make_dlq_producer(settings: ServiceSettings, *, service: str) -> AIOKafkaPro
 
     Its own, so that the relay's producer keeps the event topics' smaller limit.
     """
-    return AIOKafkaProducer(
-        **producer_options(settings),
+    return _durable_producer(
+        settings,
         client_id=f"{service}-dlq-producer",
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=0,
-        request_timeout_ms=15_000,
         compression_type="gzip",
         max_request_size=dlq_max_bytes(),
+    )
+
+
+def _durable_producer(settings: ServiceSettings, *, client_id: str, **options: Any) -> AIOKafkaProducer:
+    # acks=all with idempotence: a send counts only once every in-sync replica has it, and a
+    # retried send cannot be written twice or out of order.
+    return AIOKafkaProducer(
+        **producer_options(settings),
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        # No linger: the relay sends a whole batch before awaiting, so records batch anyway.
+        linger_ms=0,
+        request_timeout_ms=15_000,
+        **options,
     )
 
 

@@ -18,7 +18,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 from uuid import UUID
 
@@ -29,6 +29,8 @@ from pydantic.json_schema import models_json_schema
 
 from shared.db import Connection, is_transient
 from shared.runtime import Runtime
+
+RowT = TypeVar("RowT")
 
 OPENAPI_PATH = "/docs/openapi.json"
 PREFIX = "/v1/"
@@ -120,6 +122,38 @@ def read_keyset_cursor(cursor: str) -> tuple[datetime, UUID]:
     except (binascii.Error, ValueError, TypeError) as error:
         msg = "cursor: not one this service gave"
         raise LookupArgumentError(msg) from error
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """One page of a listing in (time, id) order: how many rows, and after which row (the cursor's)."""
+
+    limit: int
+    after: tuple[datetime, UUID] | None
+
+    @classmethod
+    def of(cls, arguments: Mapping[str, Any], *, default_limit: int) -> Keyset:
+        """From a look-up's `limit` and `cursor` arguments."""
+        cursor = arguments["cursor"]
+        return cls(arguments["limit"] or default_limit, read_keyset_cursor(cursor) if cursor else None)
+
+    @property
+    def after_at(self) -> datetime | None:
+        return self.after[0] if self.after else None
+
+    @property
+    def after_id(self) -> UUID | None:
+        return self.after[1] if self.after else None
+
+    @property
+    def rows_to_fetch(self) -> int:
+        """One row more than the page: whether a next page exists, without counting."""
+        return self.limit + 1
+
+    def cut(self, rows: Sequence[RowT], key: Callable[[RowT], tuple[datetime, UUID]]) -> tuple[list[RowT], str | None]:
+        """The page's rows, and the cursor to the next page (None on the last)."""
+        items = list(rows[: self.limit])
+        return items, keyset_cursor(*key(items[-1])) if len(rows) > self.limit else None
 
 
 def token_hash(token: str) -> str:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from shared import outbox
 from shared.db import Connection
-from shared.lookups import Lookup, Param, keyset_cursor, read_keyset_cursor
+from shared.lookups import Keyset, Lookup, Param
 from shared.topics import APPLICATIONS_EVENTS
 
 Status = Literal[
@@ -95,9 +95,7 @@ async def application(conn: Connection, arguments: Mapping[str, Any]) -> Applica
 
 
 async def applications(conn: Connection, arguments: Mapping[str, Any]) -> ApplicationPage:
-    limit: int = arguments["limit"] or PAGE_LIMIT_DEFAULT
-    after = read_keyset_cursor(arguments["cursor"]) if arguments["cursor"] else None
-    # One row more than the page: whether a next page exists, without counting.
+    page = Keyset.of(arguments, default_limit=PAGE_LIMIT_DEFAULT)
     rows = await conn.fetch(
         f"""SELECT {_SUMMARY_COLUMNS} FROM applications
             WHERE ($1::text IS NULL OR status = $1)
@@ -109,15 +107,14 @@ async def applications(conn: Connection, arguments: Mapping[str, Any]) -> Applic
         arguments["status"],
         arguments["cluster"],
         arguments["year"],
-        after[0] if after else None,
-        after[1] if after else None,
-        limit + 1,
+        page.after_at,
+        page.after_id,
+        page.rows_to_fetch,
     )
-    items = [ApplicationSummary(**dict(row)) for row in rows[:limit]]
-    more = len(rows) > limit
-    return ApplicationPage(
-        items=items, next_cursor=keyset_cursor(items[-1].submitted_at, items[-1].application_id) if more else None
+    items, next_cursor = page.cut(
+        [ApplicationSummary(**dict(row)) for row in rows], lambda item: (item.submitted_at, item.application_id)
     )
+    return ApplicationPage(items=items, next_cursor=next_cursor)
 
 
 LOOKUPS = (

@@ -14,7 +14,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from shared.db import Connection
-from shared.lookups import Lookup, LookupArgumentError, Param, keyset_cursor, read_keyset_cursor
+from shared.lookups import Keyset, Lookup, LookupArgumentError, Param
 from workshops.domain.calendar import name_key
 
 PAGE_LIMIT_DEFAULT = 100
@@ -61,17 +61,21 @@ class WorkshopPage(BaseModel):
     next_cursor: str | None
 
 
-async def workshops(conn: Connection, arguments: Mapping[str, Any]) -> WorkshopPage:
+def _period(arguments: Mapping[str, Any]) -> tuple[date | None, date | None]:
+    """The look-up's `from` and `to` days, either open; refused when `to` comes first."""
     first: date | None = arguments["from"]
     last: date | None = arguments["to"]
     if first is not None and last is not None and last < first:
         msg = "to: before from"
         raise LookupArgumentError(msg)
-    limit: int = arguments["limit"] or PAGE_LIMIT_DEFAULT
-    after = read_keyset_cursor(arguments["cursor"]) if arguments["cursor"] else None
+    return first, last
+
+
+async def workshops(conn: Connection, arguments: Mapping[str, Any]) -> WorkshopPage:
+    first, last = _period(arguments)
+    page = Keyset.of(arguments, default_limit=PAGE_LIMIT_DEFAULT)
     town: str | None = arguments["town"]
-    # Days are Oslo's: a workshop belongs to the day it starts on there. One row more than the page
-    # tells whether a next page exists.
+    # Days are Oslo's: a workshop belongs to the day it starts on there.
     rows = await conn.fetch(
         """SELECT w.workshop_id, w.kind, w.title, w.hosting_cluster, w.town, w.venue, w.starts_at, w.ends_at,
                   w.ends_at < now() AS past, w.cancelled_at, w.capacity, w.seats_taken,
@@ -91,15 +95,14 @@ async def workshops(conn: Connection, arguments: Mapping[str, Any]) -> WorkshopP
         last,
         arguments["cluster"],
         name_key(town) if town is not None else None,
-        after[0] if after else None,
-        after[1] if after else None,
-        limit + 1,
+        page.after_at,
+        page.after_id,
+        page.rows_to_fetch,
     )
-    items = [WorkshopFigures(**dict(row)) for row in rows[:limit]]
-    more = len(rows) > limit
-    return WorkshopPage(
-        items=items, next_cursor=keyset_cursor(items[-1].starts_at, items[-1].workshop_id) if more else None
+    items, next_cursor = page.cut(
+        [WorkshopFigures(**dict(row)) for row in rows], lambda item: (item.starts_at, item.workshop_id)
     )
+    return WorkshopPage(items=items, next_cursor=next_cursor)
 
 
 _HELD_IN_PERIOD = """WITH held AS (
@@ -117,11 +120,7 @@ _HELD_IN_PERIOD = """WITH held AS (
 
 
 async def activity(conn: Connection, arguments: Mapping[str, Any]) -> Activity:
-    first: date | None = arguments["from"]
-    last: date | None = arguments["to"]
-    if first is not None and last is not None and last < first:
-        msg = "to: before from"
-        raise LookupArgumentError(msg)
+    first, last = _period(arguments)
     by_place = {
         place: [
             PlaceActivity(**dict(row)) for row in await conn.fetch(_HELD_IN_PERIOD.format(place=place), first, last)

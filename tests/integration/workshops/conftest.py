@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 
 from devkit.driver import Record, Sender, TopicLog, command_headers
 from devkit.payloads import register_participant, schedule_workshop
 from devkit.processes import ServiceProcess
 from devkit.system import System
+from shared.lookups import token_hash
 from shared.topics import NOTIFICATIONS, WORKSHOPS_COMMANDS, WORKSHOPS_EVENTS
 
 DLQ = "workshops.dlq.v1"
@@ -27,13 +29,25 @@ def workshops_process(system: System, **env: str) -> ServiceProcess:
     return system.process("workshops", RETRY_BACKOFF_MAX_S="0.5", REMINDER_POLL_INTERVAL_S="0.2", **env)
 
 
+# The look-ups' bearer token: every module's service answers them (test_lookups, test_activity_lookup).
+LOOKUP_TOKEN = "a-token-for-the-workshops-look-ups"  # noqa: S105 - a test token
+LOOKUP_AUTH = {"Authorization": f"Bearer {LOOKUP_TOKEN}"}
+
+
 @pytest.fixture(scope="module")
 async def workshops_service(system: System) -> AsyncIterator[ServiceProcess]:
-    proc = workshops_process(system)
+    proc = workshops_process(system, LOOKUP_TOKEN_SHA256=token_hash(LOOKUP_TOKEN))
     proc.start()
     await proc.wait_ready()
     yield proc
     proc.stop()
+
+
+@pytest.fixture
+async def http(workshops_service: ServiceProcess) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the service's look-ups (send `LOOKUP_AUTH` with each request)."""
+    async with httpx.AsyncClient(base_url=workshops_service.url, timeout=10.0) as client:
+        yield client
 
 
 @dataclass

@@ -2,37 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 
 from devkit.ids import email, organisation_number
 from devkit.payloads import morning
-from devkit.processes import ServiceProcess
-from devkit.system import System
-from shared.lookups import token_hash
-from tests.integration.workshops.conftest import Client, workshops_process
-
-TOKEN = "a-token-for-the-activity-look-up"  # noqa: S105 - a test token
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture(scope="module")
-async def workshops_service(system: System) -> AsyncIterator[ServiceProcess]:
-    proc = workshops_process(system, LOOKUP_TOKEN_SHA256=token_hash(TOKEN))
-    proc.start()
-    await proc.wait_ready()
-    yield proc
-    proc.stop()
-
-
-@pytest.fixture
-async def http(workshops_service: ServiceProcess) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=workshops_service.url, timeout=10.0) as client:
-        yield client
+from tests.integration.workshops.conftest import LOOKUP_AUTH, Client
 
 
 async def held_workshop(client: Client, start: datetime, cluster: str, town: str, orgs: list[str]) -> None:
@@ -54,7 +31,7 @@ async def held_workshop(client: Client, start: datetime, cluster: str, town: str
 
 
 async def activity(http: httpx.AsyncClient, period: dict[str, str]) -> dict[str, Any]:
-    response = await http.get("/v1/activity", params=period, headers=AUTH)
+    response = await http.get("/v1/activity", params=period, headers=LOOKUP_AUTH)
     assert response.status_code == httpx.codes.OK, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -91,6 +68,6 @@ async def test_activity_counts_held_workshops_participants_and_each_company_once
 async def test_activity_refuses_a_period_ending_before_it_starts_and_a_caller_without_a_token(
     http: httpx.AsyncClient,
 ) -> None:
-    backwards = await http.get("/v1/activity", params={"from": "2027-02-01", "to": "2027-01-01"}, headers=AUTH)
+    backwards = await http.get("/v1/activity", params={"from": "2027-02-01", "to": "2027-01-01"}, headers=LOOKUP_AUTH)
     assert backwards.status_code == httpx.codes.BAD_REQUEST
     assert (await http.get("/v1/activity")).status_code == httpx.codes.UNAUTHORIZED

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,29 +11,9 @@ import pytest
 
 from devkit.ids import email, organisation_number
 from devkit.payloads import morning
-from devkit.processes import ServiceProcess
-from devkit.system import System
-from shared.lookups import token_hash
-from tests.integration.workshops.conftest import Client, workshops_process
+from tests.integration.workshops.conftest import LOOKUP_AUTH, LOOKUP_TOKEN, Client
 
-TOKEN = "a-token-for-the-workshops-look-ups"  # noqa: S105 - a test token
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 OSLO = ZoneInfo("Europe/Oslo")
-
-
-@pytest.fixture(scope="module")
-async def workshops_service(system: System) -> AsyncIterator[ServiceProcess]:
-    proc = workshops_process(system, LOOKUP_TOKEN_SHA256=token_hash(TOKEN))
-    proc.start()
-    await proc.wait_ready()
-    yield proc
-    proc.stop()
-
-
-@pytest.fixture
-async def http(workshops_service: ServiceProcess) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=workshops_service.url, timeout=10.0) as client:
-        yield client
 
 
 async def listed(http: httpx.AsyncClient, **params: Any) -> list[dict[str, Any]]:
@@ -43,7 +22,7 @@ async def listed(http: httpx.AsyncClient, **params: Any) -> list[dict[str, Any]]
     cursor: str | None = None
     while True:
         response = await http.get(
-            "/v1/workshops", params={**params, **({"cursor": cursor} if cursor else {})}, headers=AUTH
+            "/v1/workshops", params={**params, **({"cursor": cursor} if cursor else {})}, headers=LOOKUP_AUTH
         )
         assert response.status_code == httpx.codes.OK, response.text
         page = response.json()
@@ -73,7 +52,7 @@ async def test_workshops_show_seats_taken_waitlist_and_attendance_and_never_a_na
         "RecordAttendance", {"workshop_id": workshop["workshop_id"], "attended": [first, second]}, at=start
     )
 
-    response = await http.get("/v1/workshops", params={"town": f"  {town.upper()} "}, headers=AUTH)
+    response = await http.get("/v1/workshops", params={"town": f"  {town.upper()} "}, headers=LOOKUP_AUTH)
 
     assert response.status_code == httpx.codes.OK
     items = response.json()["items"]
@@ -135,7 +114,7 @@ async def test_workshops_filter_by_period_in_oslo_days_and_by_cluster_and_page_w
 async def test_the_look_up_refuses_arguments_it_cannot_read(
     http: httpx.AsyncClient, params: dict[str, str], named: str
 ) -> None:
-    response = await http.get("/v1/workshops", params=params, headers=AUTH)
+    response = await http.get("/v1/workshops", params=params, headers=LOOKUP_AUTH)
     assert response.status_code == httpx.codes.BAD_REQUEST
     assert response.json()["detail"].startswith(named)
 
@@ -143,7 +122,9 @@ async def test_the_look_up_refuses_arguments_it_cannot_read(
 async def test_the_look_up_refuses_without_a_token_and_is_described_in_openapi(http: httpx.AsyncClient) -> None:
     refused = await http.get("/v1/workshops")
     assert (refused.status_code, refused.json()["error"]) == (401, "unauthorized")
-    assert (await http.get("/v1/workshops", headers={"Authorization": "Bearer " + TOKEN[:-1]})).status_code == 401
+    assert (
+        await http.get("/v1/workshops", headers={"Authorization": "Bearer " + LOOKUP_TOKEN[:-1]})
+    ).status_code == 401
     document = (await http.get("/docs/openapi.json")).json()
     parameters = document["paths"]["/v1/workshops"]["get"]["parameters"]
     assert [p["name"] for p in parameters] == ["from", "to", "cluster", "town", "limit", "cursor"]
