@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -148,6 +150,21 @@ class System:
                 proc.start()
         await asyncio.gather(*(proc.wait_ready(timeout) for procs in started.values() for proc in procs))
         return started
+
+    @contextlib.asynccontextmanager
+    async def running(
+        self, services: Iterable[str], *, timeout: float = 120.0, **env: str
+    ) -> AsyncIterator[dict[str, ServiceProcess]]:
+        """One process of each service, ready, by service; stopped on leaving, whether they all started or not."""
+        procs = {service: self.process(service, **env) for service in services}
+        try:
+            for proc in procs.values():
+                proc.start()
+            await asyncio.gather(*(proc.wait_ready(timeout) for proc in procs.values()))
+            yield procs
+        finally:
+            for proc in procs.values():
+                proc.stop()
 
     def stop_all(self) -> None:
         for proc in self.processes:

@@ -12,13 +12,5 @@ from devkit.system import System
 
 @pytest.fixture(scope="module")
 async def programme(system: System) -> AsyncIterator[dict[str, ServiceProcess]]:
-    procs = {service: system.process(service) for service in ("applications", "workshops", "funding")}
-    for proc in procs.values():
-        proc.start()
-    try:
-        for proc in procs.values():
-            await proc.wait_ready(timeout=120)
+    async with system.running(("applications", "workshops", "funding")) as procs:
         yield procs
-    finally:
-        for proc in procs.values():
-            proc.stop()

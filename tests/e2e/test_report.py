@@ -47,19 +47,9 @@ CLI_TIMEOUT_S = 120.0
 
 @pytest.fixture(scope="module")
 async def services(system: System) -> AsyncIterator[dict[str, ServiceProcess]]:
-    procs = {
-        name: system.process(name, LOOKUP_TOKEN_SHA256=token_hash(TOKEN))
-        for name in ("applications", "workshops", "funding")
-    }
-    for proc in procs.values():
-        proc.start()
-    try:
-        for proc in procs.values():
-            await proc.wait_ready(timeout=120)
+    names = ("applications", "workshops", "funding")
+    async with system.running(names, LOOKUP_TOKEN_SHA256=token_hash(TOKEN)) as procs:
         yield procs
-    finally:
-        for proc in procs.values():
-            proc.stop()
 
 
 def clients(services: dict[str, ServiceProcess], token: str = TOKEN) -> Clients:

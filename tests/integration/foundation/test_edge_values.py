@@ -25,16 +25,8 @@ SERVICES = ("applications", "workshops", "funding")
 
 @pytest.fixture(scope="module")
 async def services(system: System) -> AsyncIterator[dict[str, ServiceProcess]]:
-    procs = {name: system.process(name, RETRY_BACKOFF_MAX_S="0.5", HANDLER_MAX_ATTEMPTS="2") for name in SERVICES}
-    for proc in procs.values():
-        proc.start()
-    try:
-        for proc in procs.values():
-            await proc.wait_ready(timeout=120)
+    async with system.running(SERVICES, RETRY_BACKOFF_MAX_S="0.5", HANDLER_MAX_ATTEMPTS="2") as procs:
         yield procs
-    finally:
-        for proc in procs.values():
-            proc.stop()
 
 
 async def refusal(
